@@ -1,0 +1,113 @@
+"""The classifier API the platform calls: frame bytes in, one ``FrameResult`` per frame out.
+
+``classify_frames`` decodes each frame, finds the largest face, and scores all the faces of
+the batch in one network call. It is thread-safe and works in the web process (thread pool)
+and in Celery workers, which must load it after fork (see ``inference.tasks``): TensorFlow
+hangs in forked children that inherit a loaded runtime. Frames stay in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.emotions import EMOTIONS
+from inference.faces import Box, FaceDetector, HaarFaceDetector, crop_face
+from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
+from inference.network import FaceScorer
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    face: bool
+    box: Box | None = None
+    scores: dict[str, float] | None = None
+    dominant: str | None = None
+    error: FrameErrorCode | None = None
+
+    def as_message(self) -> dict[str, Any]:
+        """The JSON-safe part a client may see (the face box never leaves the process)."""
+        if self.error:
+            return {"error": self.error}
+        message: dict[str, Any] = {"face": self.face}
+        if self.scores is not None:
+            message.update(scores=self.scores, dominant=self.dominant)
+        return message
+
+
+def scores_by_emotion(row: np.ndarray) -> dict[str, float]:
+    return {emotion: round(float(value), 6) for emotion, value in zip(EMOTIONS, row, strict=True)}
+
+
+class EmotionClassifier:
+    def __init__(
+        self,
+        scorer: FaceScorer,
+        *,
+        detector: FaceDetector | None = None,
+        limits: FrameLimits | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.detector = detector or HaarFaceDetector()
+        self.limits = limits or FrameLimits()
+
+    @classmethod
+    def from_weights(cls, path: Path, *, limits: FrameLimits | None = None) -> EmotionClassifier:
+        return cls(FaceScorer.from_weights(path), limits=limits)
+
+    def classify_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
+        results: list[FrameResult | None] = [None] * len(frames)
+        crops: list[np.ndarray] = []
+        found: list[tuple[int, Box]] = []
+        for index, data in enumerate(frames):
+            try:
+                gray = decode_grayscale(data, self.limits)
+            except FrameError as exc:
+                results[index] = FrameResult(face=False, error=exc.code)
+                continue
+            box = self.detector.find_face(gray)
+            if box is None:
+                results[index] = FrameResult(face=False)
+                continue
+            crops.append(crop_face(gray, box))
+            found.append((index, box))
+        if crops:
+            scores = self.scorer.score(np.stack(crops))
+            for (index, box), row in zip(found, scores, strict=True):
+                results[index] = FrameResult(
+                    face=True, box=box, scores=scores_by_emotion(row), dominant=EMOTIONS[int(row.argmax())]
+                )
+        return [result for result in results if result is not None]
+
+
+_classifier: EmotionClassifier | None = None
+_classifier_lock = threading.Lock()
+
+
+def get_classifier() -> EmotionClassifier:
+    """The process's classifier, loaded once from the configured weights."""
+    global _classifier
+    if _classifier is None:
+        with _classifier_lock:
+            if _classifier is None:
+                from django.conf import settings
+
+                _classifier = EmotionClassifier.from_weights(
+                    Path(settings.SMILE_EMOTION_WEIGHTS),
+                    limits=FrameLimits(
+                        max_bytes=settings.SMILE_MAX_FRAME_BYTES,
+                        max_width=settings.SMILE_MAX_FRAME_WIDTH,
+                        max_height=settings.SMILE_MAX_FRAME_HEIGHT,
+                    ),
+                )
+    return _classifier
+
+
+def classify_frames(frames: Sequence[bytes]) -> list[FrameResult]:
+    """One result per frame, in order: an error code, no face, or seven scores summing to 1."""
+    return get_classifier().classify_frames(frames)

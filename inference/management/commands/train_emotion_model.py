@@ -1,0 +1,56 @@
+"""``manage.py train_emotion_model --data PATH --out DIR``: train the CNN on FER-2013."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inference.datasets import DatasetError, load_training_data
+from inference.training import TrainingConfig
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the emotion CNN on FER-2013 (fer2013.csv, the image-folder release, or the .npz files). "
+        "Training trains, PublicTest validates and selects the best epoch. Resumes from DIR/checkpoint "
+        "if a previous run was interrupted. Writes the weights and a model card (JSON + Markdown) to DIR."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        defaults = TrainingConfig()
+        parser.add_argument("--data", type=Path, required=True, help="fer2013.csv, a folder, or a packed .npz(.xz)")
+        parser.add_argument("--out", type=Path, required=True, help="output folder for weights and model card")
+        parser.add_argument("--epochs", type=int, default=defaults.epochs)
+        parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+        parser.add_argument("--learning-rate", type=float, default=defaults.peak_learning_rate)
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from inference.training import train
+
+        if options["epochs"] < 1 or options["batch_size"] < 1:
+            raise CommandError("--epochs and --batch-size must be positive")
+        try:
+            train_set, val_set = load_training_data(options["data"])
+        except (DatasetError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"training on {len(train_set)} faces, validating on {len(val_set)}")
+        config = TrainingConfig(
+            epochs=options["epochs"],
+            batch_size=options["batch_size"],
+            peak_learning_rate=options["learning_rate"],
+            seed=options["seed"],
+        )
+        try:
+            train(
+                train_set,
+                val_set,
+                options["out"],
+                config=config,
+                data_description=f"FER-2013 from {options['data'].name}: Training trains, PublicTest validates",
+                log=self.stdout.write,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc

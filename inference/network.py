@@ -1,0 +1,91 @@
+"""The emotion CNN: architecture, input preparation and batched prediction.
+
+The network sees a 40x40 centre crop of a registered 48x48 grayscale face (training takes
+random 40x40 crops, a cheap and strong augmentation), with raw 0-255 pixel values: the
+rescaling is the model's first layer, so callers never have to remember it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from inference.emotions import EMOTIONS, FACE_SIZE
+
+INPUT_SIZE = 40
+BLOCK_FILTERS = (32, 64, 128, 256)
+BLOCK_DROPOUT = (0.0, 0.1, 0.2, 0.3)
+# The first block works at full resolution, where one conv costs as much as two deeper ones.
+BLOCK_CONVS = (1, 2, 2, 2)
+DENSE_UNITS = 256
+
+
+def build_model() -> keras.Model:
+    """A VGG-style net: four blocks of two 3x3 conv + batch norm, then one dense layer."""
+    inputs = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
+    for filters, convs, dropout in zip(BLOCK_FILTERS, BLOCK_CONVS, BLOCK_DROPOUT, strict=True):
+        for _ in range(convs):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.MaxPooling2D(2, padding="same")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(DENSE_UNITS, use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Dropout(0.5)(x)
+    outputs = keras.layers.Dense(len(EMOTIONS), activation="softmax", name="scores")(x)
+    return keras.Model(inputs, outputs, name="smile_emotion_cnn")
+
+
+def centre_crop(faces: np.ndarray) -> np.ndarray:
+    """(N, 48, 48) faces -> (N, 40, 40, 1) float32 network input."""
+    margin = (FACE_SIZE - INPUT_SIZE) // 2
+    crop = faces[:, margin : margin + INPUT_SIZE, margin : margin + INPUT_SIZE]
+    return crop.astype(np.float32)[..., np.newaxis]
+
+
+def with_mirrors(inputs: np.ndarray) -> np.ndarray:
+    """The batch followed by its horizontal mirror images (test-time flip averaging)."""
+    return np.concatenate([inputs, inputs[:, :, ::-1, :]], axis=0)
+
+
+def average_mirrors(scores: np.ndarray) -> np.ndarray:
+    """Mean of each face's scores and its mirror's, from a ``with_mirrors`` batch."""
+    half = len(scores) // 2
+    return (scores[:half] + scores[half:]) / 2.0
+
+
+class FaceScorer:
+    """The trained network behind one compiled, thread-safe ``score`` call.
+
+    Each face is scored together with its mirror image and the two are averaged: faces are
+    roughly symmetric, and the averaging is a free accuracy gain on FER-2013.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 1], tf.float32)],
+        )
+
+    @classmethod
+    def from_weights(cls, path: Path) -> FaceScorer:
+        model = build_model()
+        model.load_weights(str(path))
+        return cls(model)
+
+    def score(self, faces: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+        """(N, 48, 48) uint8 faces -> (N, 7) float32 scores, each row summing to 1."""
+        out = np.empty((len(faces), len(EMOTIONS)), dtype=np.float32)
+        for start in range(0, len(faces), batch_size):
+            batch = with_mirrors(centre_crop(faces[start : start + batch_size]))
+            out[start : start + batch_size] = average_mirrors(self._forward(tf.constant(batch)).numpy())
+        return out

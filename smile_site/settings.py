@@ -1,0 +1,201 @@
+"""S.M.I.L.E settings: one module, driven by ``SMILE_*`` environment variables.
+
+With nothing set it runs embedded (DEBUG, SQLite, in-memory channel layer, console e-mail,
+in-process inference). ``SMILE_DEBUG=0`` is production: it refuses to start without a real
+secret key and host list, and turns on every HTTPS protection. ``.env.example`` lists all
+variables with their defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from smile_site.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("SMILE_DEBUG", True)
+
+# --- Secrets and hosts -------------------------------------------------------------------
+
+_DEV_SECRET_KEY = "django-insecure-smile-development-only-never-use-in-production"
+SECRET_KEY = env_str("SMILE_SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG:
+    if not SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "SMILE_SECRET_KEY must be set to a random string of at least 50 characters when SMILE_DEBUG=0 "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+        )
+
+ALLOWED_HOSTS = env_list("SMILE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("SMILE_ALLOWED_HOSTS must list the site's host names when SMILE_DEBUG=0")
+CSRF_TRUSTED_ORIGINS = env_list("SMILE_CSRF_TRUSTED_ORIGINS")
+
+# --- Applications ------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",  # first: its runserver serves HTTP and WebSocket from one process
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "accounts",
+    "moods",
+    "inference",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smile_site.urls"
+ASGI_APPLICATION = "smile_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------
+
+DATABASE_URL = env_str("SMILE_DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SMILE_SQLITE_PATH") or str(BASE_DIR / "db.sqlite3"),
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("SMILE_REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Celery reads every CELERY_* setting (smile_site/celery.py). Without Redis there is no
+# broker: the embedded mode runs inference in a thread pool instead of Celery tasks.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Accounts ----------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+
+# --- E-mail ------------------------------------------------------------------------------
+
+EMAIL_HOST = env_str("SMILE_EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("SMILE_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("SMILE_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("SMILE_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("SMILE_EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("SMILE_DEFAULT_FROM_EMAIL", "S.M.I.L.E <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Internationalisation ----------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("SMILE_STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names in production let nginx cache static files for a year.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    },
+}
+
+# --- HTTPS and browser protections (production) ------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    # nginx terminates TLS and overwrites X-Forwarded-Proto; daphne trusts it with --proxy-headers.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SMILE_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SMILE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # /healthz is probed over plain HTTP inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Logging -----------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SMILE_LOG_LEVEL", "INFO").upper()},
+}
+
+# --- S.M.I.L.E ---------------------------------------------------------------------------
+
+SMILE_MAX_FRAME_BYTES = env_int("SMILE_MAX_FRAME_BYTES", 262_144, minimum=1024)
+SMILE_MAX_FRAME_WIDTH = env_int("SMILE_MAX_FRAME_WIDTH", 1920, minimum=48)
+SMILE_MAX_FRAME_HEIGHT = env_int("SMILE_MAX_FRAME_HEIGHT", 1080, minimum=48)
+SMILE_EMOTION_WEIGHTS = env_str("SMILE_EMOTION_WEIGHTS") or str(BASE_DIR / "inference" / "weights" / "emotion_cnn.weights.h5")

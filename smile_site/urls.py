@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from smile_site.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("moods.urls")),
+]

@@ -1,0 +1,52 @@
+"""Shared fixtures: real services (skip or fail, see tests/services.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.services import require_service
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The configured Redis, reachable; otherwise skip (or fail in CI)."""
+    url = settings.REDIS_URL
+    if not url:
+        require_service("Redis", "SMILE_REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{url} did not answer PING ({type(exc).__name__})")
+    return url
+
+
+@pytest.fixture
+def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the configured broker, stopped after the test."""
+    env = {**os.environ, "SMILE_REDIS_URL": redis_url}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "smile_site", "worker", "--pool", "solo", "--loglevel", "WARNING",
+         "-Q", "default", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
+    time.sleep(0.5)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -1,0 +1,31 @@
+"""Test images: scikit-image's astronaut (a smiling face) and cameraman (no face)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+
+def encode(image: np.ndarray, ext: str = ".jpg", quality: int = 85) -> bytes:
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == ".jpg" else []
+    ok, buffer = cv2.imencode(ext, image, params)
+    assert ok
+    return buffer.tobytes()
+
+
+def webcam_frame_with_face() -> np.ndarray:
+    """A 640x480 BGR frame: the astronaut photo's top 4:3 part, scaled like a webcam image."""
+    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # 512x512
+    return cv2.resize(astronaut[:384, :], (640, 480), interpolation=cv2.INTER_LINEAR)
+
+
+@pytest.fixture(scope="session")
+def face_jpeg() -> bytes:
+    return encode(webcam_frame_with_face())
+
+
+@pytest.fixture(scope="session")
+def no_face_png() -> bytes:
+    return encode(data.camera(), ".png")

@@ -132,9 +132,9 @@ def load_folder_tree(root: Path, *, name_prefix: str | None = None) -> LabeledFa
 
 
 def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
-    if path.name.endswith(".xz"):
-        return np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
-    return np.load(path)
+    source = io.BytesIO(lzma.decompress(path.read_bytes())) if path.name.endswith(".xz") else path
+    data: np.lib.npyio.NpzFile = np.load(source)
+    return data
 
 
 def load_npz(path: Path) -> LabeledFaces:

@@ -17,7 +17,9 @@ import numpy as np
 
 from inference.emotions import FACE_SIZE
 
-CASCADE_FILE: Final = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+# cv2's type stubs omit the cv2.data module that locates the bundled cascades.
+_CASCADES_DIR: Final = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
+CASCADE_FILE: Final = _CASCADES_DIR / "haarcascade_frontalface_default.xml"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class FaceDetector(Protocol):
 
 
 class HaarFaceDetector:
-    """The most confident frontal face, found on a copy of the frame scaled down to ``detect_width``.
+    """The largest confidently detected frontal face, found on a copy of the frame scaled
+    down to ``detect_width``.
 
     Webcam faces are large, so detecting at ~240 px wide loses nothing and is several times
     faster than at full size. ``CascadeClassifier`` is not thread-safe: one per thread.
@@ -69,9 +72,10 @@ class HaarFaceDetector:
         )
         if len(boxes) == 0:
             return None
-        # The most confident detection, not the largest: a large false positive (a collar, a
-        # poster) must not win over the real face.
-        best = max(range(len(boxes)), key=lambda i: (float(weights[i]), int(boxes[i][2])))
+        # The largest face among the confident ones: the user is usually the nearest face, but
+        # a large weak false positive (a collar, a poster) must not win over a real face.
+        confident = [i for i in range(len(boxes)) if float(weights[i]) >= 0.5 * float(max(weights))]
+        best = max(confident, key=lambda i: int(boxes[i][2]) * int(boxes[i][3]))
         x, y, w, h = (int(v) for v in boxes[best])
         return Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale))
 

@@ -59,7 +59,8 @@ def with_mirrors(inputs: np.ndarray) -> np.ndarray:
 def average_mirrors(scores: np.ndarray) -> np.ndarray:
     """Mean of each face's scores and its mirror's, from a ``with_mirrors`` batch."""
     half = len(scores) // 2
-    return (scores[:half] + scores[half:]) / 2.0
+    averaged: np.ndarray = (scores[:half] + scores[half:]) / 2.0
+    return averaged
 
 
 class FaceScorer:
@@ -87,5 +88,5 @@ class FaceScorer:
         out = np.empty((len(faces), len(EMOTIONS)), dtype=np.float32)
         for start in range(0, len(faces), batch_size):
             batch = with_mirrors(centre_crop(faces[start : start + batch_size]))
-            out[start : start + batch_size] = average_mirrors(self._forward(tf.constant(batch)).numpy())
+            out[start : start + batch_size] = average_mirrors(np.asarray(self._forward(tf.constant(batch))))
         return out

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     return weights / float((weights[labels]).mean())
 
 
-def _augment_batch(images, generator, layers):  # type: ignore[no-untyped-def]
+def _augment_batch(images: Any, generator: Any, layers: Any) -> Any:
     """Random geometry and photometry, a random 40x40 crop and random erasing (in tf.data)."""
     import tensorflow as tf
 
@@ -69,7 +70,7 @@ def _augment_batch(images, generator, layers):  # type: ignore[no-untyped-def]
     return tf.where(mask[..., None], noise, x)
 
 
-def _datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig):  # type: ignore[no-untyped-def]
+def _datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) -> tuple[Any, Any]:
     import keras
     import tensorflow as tf
 
@@ -149,6 +150,7 @@ def train(
         training,
         validation_data=validation,
         epochs=config.epochs,
+        shuffle=False,  # the tf.data pipeline shuffles
         verbose=2,
         callbacks=[
             keras.callbacks.BackupAndRestore(str(out_dir / "checkpoint")),
@@ -164,9 +166,12 @@ def train(
         ],
     )
     seconds = time.monotonic() - started
-    model.load_weights(str(best_path))
-    model.save_weights(str(out_dir / WEIGHTS_NAME))
-    report = evaluate(FaceScorer(model), val_set)
+    # A fresh, uncompiled model saves the weights alone (the compiled one adds the optimizer's
+    # state, three times the size).
+    best = build_model()
+    best.load_weights(str(best_path))
+    best.save_weights(str(out_dir / WEIGHTS_NAME))
+    report = evaluate(FaceScorer(best), val_set)
     val_curve = [float(v) for v in history.history.get("val_accuracy", [])]
     card: dict[str, object] = {
         "model": model.name,

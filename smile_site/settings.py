@@ -21,14 +21,15 @@ DEBUG = env_bool("SMILE_DEBUG", True)
 
 # --- Secrets and hosts -------------------------------------------------------------------
 
-_DEV_SECRET_KEY = "django-insecure-smile-development-only-never-use-in-production"
+# Development only: production refuses this key (and any key that is short or repetitive).
+_DEV_SECRET_KEY = "django-insecure-smile-development-only-never-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SMILE_SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG:
-    if not SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-        raise ImproperlyConfigured(
-            "SMILE_SECRET_KEY must be set to a random string of at least 50 characters when SMILE_DEBUG=0 "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
-        )
+_weak_key = SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+if not DEBUG and _weak_key:
+    raise ImproperlyConfigured(
+        "SMILE_SECRET_KEY must be set to a random string of at least 50 characters when SMILE_DEBUG=0 "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
 
 ALLOWED_HOSTS = env_list("SMILE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -198,4 +199,6 @@ LOGGING = {
 SMILE_MAX_FRAME_BYTES = env_int("SMILE_MAX_FRAME_BYTES", 262_144, minimum=1024)
 SMILE_MAX_FRAME_WIDTH = env_int("SMILE_MAX_FRAME_WIDTH", 1920, minimum=48)
 SMILE_MAX_FRAME_HEIGHT = env_int("SMILE_MAX_FRAME_HEIGHT", 1080, minimum=48)
-SMILE_EMOTION_WEIGHTS = env_str("SMILE_EMOTION_WEIGHTS") or str(BASE_DIR / "inference" / "weights" / "emotion_cnn.weights.h5")
+SMILE_EMOTION_WEIGHTS = env_str("SMILE_EMOTION_WEIGHTS") or str(
+    BASE_DIR / "inference" / "weights" / "emotion_cnn.weights.h5"
+)

@@ -36,8 +36,23 @@ def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the configured broker, stopped after the test."""
     env = {**os.environ, "SMILE_REDIS_URL": redis_url}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "smile_site", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "-Q", "default", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smile_site",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "-Q",
+            "default",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
     )
@@ -50,3 +65,9 @@ def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    # The production hasher is deliberately slow; tests only need passwords to round-trip.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

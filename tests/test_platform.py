@@ -25,7 +25,7 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SMILE_", "DJANGO_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT,
@@ -65,7 +65,7 @@ def test_healthz_reports_the_database_and_redis(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_healthz_says_down_with_503_when_redis_is_unreachable(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_says_down_with_503_when_redis_is_unreachable(client: Client, settings) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -90,7 +90,7 @@ def test_the_redis_channel_layer_delivers_a_message(redis_url: str) -> None:
 
 
 @pytest.mark.services
-def test_a_real_celery_worker_answers_the_health_ping(celery_worker_process) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_celery_worker_answers_the_health_ping(celery_worker_process) -> None:
     from smile_site.celery import ping
 
     assert ping.delay().get(timeout=60) == "pong"

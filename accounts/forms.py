@@ -1,0 +1,174 @@
+"""Account forms: sign-up, login, profile settings and account deletion."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import User
+
+DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password instead."
+MISMATCH_MESSAGE = "The two passwords do not match. Type the same password twice."
+INVALID_LOGIN_MESSAGE = "That e-mail address and password do not match an account. Check both and try again."
+TIME_ZONE_HELP = "Mood history and quiet hours are shown in this time zone."
+
+# Regions that name a continent or ocean; every other zone (Etc/*, US/*, legacy aliases) goes under "Other".
+_REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+ChoiceGroups = list[tuple[str, Any]]
+
+
+@functools.cache
+def time_zone_choices() -> ChoiceGroups:
+    """Every zone ``zoneinfo`` knows, grouped by region for the select, with UTC first."""
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in (*_REGIONS, "Other")}
+    for name in sorted(zoneinfo.available_timezones()):
+        if name == "UTC":
+            continue
+        region = name.split("/", 1)[0]
+        groups[region if region in _REGIONS else "Other"].append((name, name.replace("_", " ")))
+    return [("UTC", "UTC"), *((region, zones) for region, zones in groups.items() if zones)]
+
+
+def time_zone_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        initial="UTC",
+        help_text=TIME_ZONE_HELP,
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
+
+
+def email_field() -> forms.EmailField:
+    return forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+def display_name_field() -> forms.CharField:
+    return forms.CharField(
+        label="Display name",
+        max_length=80,
+        required=False,
+        help_text="How S.M.I.L.E greets you.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+
+
+def email_is_taken(email: str, *, exclude: User | None = None) -> bool:
+    users = User.objects.filter(email__iexact=email)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    return users.exists()
+
+
+class SignUpForm(forms.Form):
+    email = email_field()
+    display_name = display_name_field()
+    time_zone = time_zone_field()
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Confirm password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Type the same password again.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["email"].widget.attrs["autofocus"] = True
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        if email_is_taken(email):
+            raise ValidationError(DUPLICATE_EMAIL_MESSAGE, code="duplicate_email")
+        return email
+
+    @sensitive_variables("password", "confirmation")
+    def clean(self) -> dict[str, Any]:
+        password = self.cleaned_data.get("password1")
+        confirmation = self.cleaned_data.get("password2")
+        if password and confirmation and password != confirmation:
+            self.add_error("password2", ValidationError(MISMATCH_MESSAGE, code="password_mismatch"))
+        elif password:
+            # An unsaved user lets the similarity validator compare the password with the e-mail and name.
+            candidate = User(
+                email=self.cleaned_data.get("email", ""), display_name=self.cleaned_data.get("display_name", "")
+            )
+            try:
+                password_validation.validate_password(password, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return self.cleaned_data
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_messages = {**self.error_messages, "invalid_login": INVALID_LOGIN_MESSAGE}
+        self.fields["username"].label = "E-mail address"
+        self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+
+
+class ResetRequestForm(PasswordResetForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail address"
+        self.fields["email"].widget.attrs["autofocus"] = True
+
+
+class ProfileForm(forms.Form):
+    """The editable account settings. A plain form, so a failed submission never touches ``request.user``."""
+
+    email = email_field()
+    display_name = display_name_field()
+    time_zone = time_zone_field()
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"email": user.email, "display_name": user.display_name, "time_zone": user.time_zone}
+        )
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        if email_is_taken(email, exclude=self.user):
+            raise ValidationError(DUPLICATE_EMAIL_MESSAGE, code="duplicate_email")
+        return email
+
+
+class AccountDeletionForm(forms.Form):
+    password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="We ask for your password so nobody else can delete your account from an open browser.",
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    @sensitive_variables("password")
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That is not your current password.", code="password_incorrect")
+        return password

@@ -1,0 +1,45 @@
+"""Writes on accounts. Views, commands and tests call these; they never save users themselves."""
+
+from __future__ import annotations
+
+from django.contrib.auth import password_validation
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import User, validate_time_zone
+
+
+@sensitive_variables("password")
+def register_user(*, email: str, password: str, display_name: str = "", time_zone: str = "UTC") -> User:
+    """Create an active, unprivileged user. Raises ``ValidationError`` for a bad time zone or a weak password."""
+    validate_time_zone(time_zone)
+    email = User.objects.normalize_email(email).strip().lower()
+    password_validation.validate_password(password, User(email=email, display_name=display_name))
+    with transaction.atomic():
+        return User.objects.create_user(
+            email=email, password=password, display_name=display_name.strip(), time_zone=time_zone
+        )
+
+
+def update_profile(*, user: User, email: str, display_name: str, time_zone: str) -> User:
+    """Change the user's e-mail (their login), display name and time zone."""
+    validate_time_zone(time_zone)
+    user.email = User.objects.normalize_email(email).strip().lower()
+    user.display_name = display_name.strip()
+    user.time_zone = time_zone
+    user.save(update_fields=["email", "display_name", "time_zone"])
+    return user
+
+
+def delete_account(*, user: User) -> None:
+    """Delete the user and, with them, everything they own.
+
+    The rule that makes this complete: every model that holds a user's data (mood events,
+    encouragement settings and log, devices and their tokens, pairing requests, ...) points
+    at the user with a ``ForeignKey``/``OneToOneField`` declared ``on_delete=models.CASCADE``.
+    Never ``SET_NULL``, ``PROTECT`` or a bare user id: the database cascade is what guarantees
+    that deleting an account leaves nothing of that person behind. A model that cannot follow
+    this rule must be cleaned up explicitly here, inside the same transaction.
+    """
+    with transaction.atomic():
+        user.delete()

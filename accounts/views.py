@@ -1,0 +1,84 @@
+"""Account pages. Thin: validate with a form, call a service, flash a message, redirect."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts import services
+from accounts.forms import AccountDeletionForm, LoginForm, ProfileForm, ResetRequestForm, SignUpForm
+from accounts.models import User
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = services.register_user(
+            email=data["email"],
+            password=data["password1"],
+            display_name=data["display_name"],
+            time_zone=data["time_zone"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to S.M.I.L.E, {user.get_short_name()}! Your account is ready.")
+        return redirect("dashboard")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)  # login_required guarantees a real user
+    form = ProfileForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        services.update_profile(user=user, **form.cleaned_data)
+        messages.success(request, "Your account settings were saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    form = AccountDeletionForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        services.delete_account(user=user)
+        logout(request)
+        # After logout: the flushed session would otherwise take the message with it.
+        messages.success(request, "Your account and all its data were deleted.")
+        return redirect("home")
+    return render(request, "accounts/delete.html", {"form": form})
+
+
+login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
+# Django's LogoutView accepts only POST, so a link or an image tag cannot log anyone out.
+logout_view = auth_views.LogoutView.as_view()
+password_change = auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done"))
+password_change_done = auth_views.PasswordChangeDoneView.as_view()
+password_reset = auth_views.PasswordResetView.as_view(
+    form_class=ResetRequestForm,
+    email_template_name="registration/password_reset_email.txt",
+    subject_template_name="registration/password_reset_subject.txt",
+    success_url=reverse_lazy("accounts:password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view()
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    success_url=reverse_lazy("accounts:password_reset_complete")
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view()

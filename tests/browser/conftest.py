@@ -1,0 +1,56 @@
+"""A real Chromium (Debian's package) driven by Playwright, for tests against ``live_server``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.services import require_service
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    # The machine has no network but the package registries: no background calls home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+# Module scope, not session: while Playwright's loop runs in the main thread, async_to_sync
+# (channel layers, consumers) cannot run there, and pytest-django reorders tests by database use.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        require_service("Chromium", f"Chromium not found at {CHROMIUM}")
+    # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls in
+    # such a thread unless told that it is safe (it is: nothing else runs in it).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    # The machine may be busy; a generous timeout keeps the tests about behaviour, not speed.
+    page.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)
+    yield page
+    context.close()

@@ -1,0 +1,164 @@
+"""The training and evaluation commands, on small generated data sets in every accepted form."""
+
+from __future__ import annotations
+
+import csv
+import json
+from io import StringIO
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from inference.datasets import load_training_data
+from inference.emotions import EMOTIONS
+
+
+def random_faces(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
+
+
+def write_tree(root: Path, counts: dict[str, int], prefix: str = "img") -> None:
+    for index, (folder, count) in enumerate(counts.items()):
+        (root / folder).mkdir(parents=True)
+        for i, face in enumerate(random_faces(count, seed=index)):
+            cv2.imwrite(str(root / folder / f"{prefix}_{i}.png"), face)
+
+
+def write_csv(path: Path, usages: dict[str, int]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for usage, count in usages.items():
+            for i, face in enumerate(random_faces(count)):
+                writer.writerow([i % len(EMOTIONS), " ".join(map(str, face.ravel())), usage])
+
+
+def evaluate_json(*args: str) -> dict:
+    out = StringIO()
+    call_command("evaluate_emotion_model", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_evaluate_reads_a_folder_tree_with_synonyms_and_lists_skipped_classes(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"Anger": 2, "happiness": 3, "SAD": 1, "surprised": 2, "contempt": 2, "other": 1})
+    (tmp_path / "happiness" / "notes.txt").write_text("not an image")
+    report = evaluate_json("--data", str(tmp_path))
+    assert set(report) == {"accuracy", "n", "per_class", "confusion", "skipped"}
+    assert report["n"] == 8
+    assert report["skipped"] == ["contempt", "other"]
+    assert list(report["per_class"]) == list(EMOTIONS)
+    assert {e: report["per_class"][e]["n"] for e in EMOTIONS} == {
+        "angry": 2,
+        "disgust": 0,
+        "fear": 0,
+        "happy": 3,
+        "sad": 1,
+        "surprise": 2,
+        "neutral": 0,
+    }
+    confusion = np.array(report["confusion"])
+    assert confusion.shape == (7, 7)
+    assert confusion.sum() == 8
+    assert report["accuracy"] == pytest.approx(np.trace(confusion) / 8)
+
+
+def test_evaluate_filters_a_csv_by_split(tmp_path: Path) -> None:
+    path = tmp_path / "fer2013.csv"
+    write_csv(path, {"Training": 5, "PublicTest": 4, "PrivateTest": 3})
+    assert evaluate_json("--data", str(path), "--split", "PublicTest")["n"] == 4
+    assert evaluate_json("--data", str(path))["n"] == 12
+
+
+def test_evaluate_reads_an_npz(tmp_path: Path) -> None:
+    path = tmp_path / "faces.npz"
+    np.savez(path, images=random_faces(6), labels=np.arange(6, dtype=np.uint8))
+    assert evaluate_json("--data", str(path))["n"] == 6
+
+
+def test_evaluate_prints_a_readable_report_without_json(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"happy": 2, "contempt": 1})
+    out = StringIO()
+    call_command("evaluate_emotion_model", "--data", str(tmp_path), stdout=out)
+    text = out.getvalue()
+    assert text.startswith("accuracy ")
+    assert "happy" in text
+    assert "skipped folders: contempt" in text
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: None, "data not found"),
+        (lambda p: p.mkdir(), "no images under any of the emotion folders"),
+        (lambda p: p.write_text("a,b\n1,2\n"), "missing CSV column"),
+    ],
+)
+def test_evaluate_explains_bad_data(tmp_path: Path, setup, message: str) -> None:
+    target = tmp_path / ("data.csv" if "CSV" in message else "data")
+    setup(target)
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate_emotion_model", "--data", str(target), "--json")
+
+
+def test_evaluate_refuses_a_csv_split_with_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "fer2013.csv"
+    write_csv(path, {"Training": 2})
+    with pytest.raises(CommandError, match="no rows with Usage 'PublicTest'"):
+        call_command("evaluate_emotion_model", "--data", str(path), "--split", "PublicTest")
+
+
+def test_evaluate_refuses_missing_weights(tmp_path: Path) -> None:
+    write_tree(tmp_path / "d", {"happy": 1})
+    with pytest.raises(CommandError, match="weights not found"):
+        call_command("evaluate_emotion_model", "--data", str(tmp_path / "d"), "--weights", str(tmp_path / "w.h5"))
+
+
+def test_the_image_folder_release_validates_on_public_test_only(tmp_path: Path) -> None:
+    write_tree(tmp_path / "train", {"happy": 3, "sad": 2}, prefix="Training")
+    write_tree(tmp_path / "test", {"happy": 2}, prefix="PublicTest")
+    write_tree(tmp_path / "test" / "extra", {"sad": 1}, prefix="x")  # nested folders are not classes
+    public = tmp_path / "test" / "happy" / "PublicTest_0.png"
+    (public.parent / "PrivateTest_9.png").write_bytes(public.read_bytes())
+    train, val = load_training_data(tmp_path)
+    assert (len(train), len(val)) == (5, 2)
+
+
+def test_training_runs_end_to_end_and_writes_weights_and_a_model_card(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 40, "PublicTest": 14, "PrivateTest": 3})
+    out_dir = tmp_path / "model"
+    log = StringIO()
+    call_command(
+        "train_emotion_model",
+        "--data",
+        str(data),
+        "--out",
+        str(out_dir),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        stdout=log,
+    )
+    assert "training on 40 faces, validating on 14" in log.getvalue()
+    assert "epoch 1/1" in log.getvalue()
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["epochs_run"] == 1
+    assert card["validation"]["n"] == 14
+    assert card["training"]["seed"] == 2013
+    assert len(card["validation"]["confusion"]) == 7
+    assert "Confusion matrix" in (out_dir / "MODEL_CARD.md").read_text()
+    weights = out_dir / "emotion_cnn.weights.h5"
+    assert weights.stat().st_size < 20 * 1024 * 1024
+    assert not (out_dir / "checkpoint").exists()  # a finished run leaves no resume state
+    assert evaluate_json("--data", str(data), "--split", "PublicTest", "--weights", str(weights))["n"] == 14
+
+
+def test_training_refuses_fewer_images_than_one_batch(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 4, "PublicTest": 2})
+    with pytest.raises(CommandError, match="need at least 16 training images"):
+        call_command("train_emotion_model", "--data", str(data), "--out", str(tmp_path / "m"), "--batch-size", "16")

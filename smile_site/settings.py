@@ -106,6 +106,12 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds rate-limit counters, so every web process must share it in production.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery reads every CELERY_* setting (smile_site/celery.py). Without Redis there is no
 # broker: the embedded mode runs inference in a thread pool instead of Celery tasks.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

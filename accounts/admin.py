@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
 
 from accounts.forms import time_zone_choices
-from accounts.models import User
+from accounts.models import Device, User
 
 if TYPE_CHECKING:
     # django-stubs makes these generic; at run time Django's classes take no type arguments.
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
     _AdminUserCreationForm = AdminUserCreationForm[User]
     _UserChangeForm = UserChangeForm[User]
     _UserAdmin = DjangoUserAdmin[User]
+    _DeviceModelAdmin = admin.ModelAdmin[Device]
 else:
     _ModelForm = forms.ModelForm
     _AdminUserCreationForm = AdminUserCreationForm
     _UserChangeForm = UserChangeForm
     _UserAdmin = DjangoUserAdmin
+    _DeviceModelAdmin = admin.ModelAdmin
 
 # A callable is valid as choices (Django 5.0+), so the zone list is built on first use; the stubs lag behind.
 _TIME_ZONE_SELECT = forms.Select(choices=time_zone_choices)  # type: ignore[arg-type]
@@ -86,3 +89,21 @@ class UserAdmin(_UserAdmin):
             },
         ),
     )
+
+
+@admin.register(Device)
+class DeviceAdmin(_DeviceModelAdmin):
+    """Read-only: devices come from pairing; their owners revoke them on /devices/."""
+
+    list_display = ("name", "user", "created_at", "last_seen_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "user__email")
+    list_select_related = ("user",)
+    fields = ("user", "name", "created_at", "last_seen_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Device | None = None) -> bool:
+        return False

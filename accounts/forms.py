@@ -1,4 +1,4 @@
-"""Account forms: sign-up, login, profile settings and account deletion."""
+"""Account forms: sign-up, login, profile settings, account deletion and the pairing code."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import limits
 from accounts.models import User
+from accounts.tokens import normalize_user_code
+from smile_site.ratelimit import RateDecision, client_ip
 
 DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password instead."
 MISMATCH_MESSAGE = "The two passwords do not match. Type the same password twice."
@@ -118,12 +122,47 @@ class SignUpForm(forms.Form):
         return self.cleaned_data
 
 
+def refuse_without_validating(form: forms.Form, message: str) -> None:
+    """Show ``message`` on a bound form that a rate limit refused, without validating it.
+
+    Validation could query the database or say whether an address has an account, which a
+    refused client must not learn. Setting the errors first means Django never runs it; the
+    fields keep what was typed.
+    """
+    form._errors = ErrorDict()  # type: ignore[attr-defined]  # Django's internal cache of errors; the stubs omit it
+    form.cleaned_data = {}
+    form.add_error(None, ValidationError(message, code="rate_limited"))
+
+
 class LoginForm(AuthenticationForm):
+    """Django's login form, refused outright (password unchecked) after too many failed attempts."""
+
+    rate_limited: RateDecision | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.error_messages = {**self.error_messages, "invalid_login": INVALID_LOGIN_MESSAGE}
         self.fields["username"].label = "E-mail address"
         self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+
+    @sensitive_variables()
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        if email is None or not self.cleaned_data.get("password"):
+            return super().clean()  # a missing field: its own error says so, nothing is checked
+        ip = client_ip(self.request) if self.request is not None else "unknown"
+        decision = limits.login_allowed(ip=ip, email=email)
+        if not decision.allowed:
+            self.rate_limited = decision
+            raise ValidationError(limits.login_refused_message(decision), code="rate_limited")
+        try:
+            cleaned_data = super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login":
+                limits.record_failed_login(ip=ip, email=email)
+            raise
+        limits.record_successful_login(ip=ip, email=email)
+        return cleaned_data
 
 
 class ResetRequestForm(PasswordResetForm):
@@ -172,3 +211,31 @@ class AccountDeletionForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError("That is not your current password.", code="password_incorrect")
         return password
+
+
+class PairCodeForm(forms.Form):
+    """The code an extension shows; case, spaces and dashes do not matter. ``cleaned_data["code"]`` is normalised."""
+
+    code = forms.CharField(
+        label="Pairing code",
+        max_length=32,
+        help_text="The 8 letters the extension shows, like BCDF-GHJK. Capitals, spaces and dashes do not matter.",
+        widget=forms.TextInput(
+            attrs={
+                "class": "code-input",
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = normalize_user_code(self.cleaned_data["code"])
+        if code is None:
+            raise ValidationError(
+                "Enter the 8 letters the extension shows, like BCDF-GHJK. They never include vowels.",
+                code="invalid_format",
+            )
+        return code

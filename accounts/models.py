@@ -1,8 +1,9 @@
-"""The S.M.I.L.E user: e-mail is the login; a display name and a time zone for local times."""
+"""The S.M.I.L.E user (e-mail is the login, a display name and a time zone), paired devices and pairing requests."""
 
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -70,3 +71,76 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Device(models.Model):
+    """A paired extension. Its access token is stored only as a SHA-256 hash."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(max_length=80)
+    # Unique, hence indexed: the stream looks devices up by the hash of the token they present.
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes: ClassVar = [models.Index(fields=["user", "-created_at"], name="device_user_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class PairingRequest(models.Model):
+    """One run of the device flow: a device asked to pair; a user approves or denies it by its user code.
+
+    Neither secret is stored in clear: the device code only as its SHA-256 hash, and the
+    access token lives on the resulting ``Device``, hashed too.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        CONSUMED = "consumed", "Paired"
+
+    LIVE_STATUSES: ClassVar[tuple[str, ...]] = (Status.PENDING, Status.APPROVED)
+
+    device_code_hash = models.CharField(max_length=64, unique=True)
+    user_code = models.CharField(max_length=8)
+    device_name = models.CharField(max_length=80)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    interval = models.PositiveSmallIntegerField(default=5)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Whoever approved (or denied) the request; deleting that account deletes the request.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="pairing_requests")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, null=True, blank=True, related_name="pairing_requests")
+    requester_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes: ClassVar = [
+            models.Index(fields=["user_code"], name="pairing_user_code"),
+            models.Index(fields=["expires_at"], name="pairing_expires_at"),
+        ]
+        constraints: ClassVar = [
+            # Two requests waiting at once never share a code, so a typed code names one device.
+            models.UniqueConstraint(
+                fields=["user_code"],
+                condition=models.Q(status__in=["pending", "approved"]),
+                name="pairing_live_user_code_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_name} ({self.get_status_display()})"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import services
-from accounts.forms import AccountDeletionForm, LoginForm, ProfileForm, ResetRequestForm, SignUpForm
+from accounts import limits, services
+from accounts.forms import (
+    AccountDeletionForm,
+    LoginForm,
+    ProfileForm,
+    ResetRequestForm,
+    SignUpForm,
+    refuse_without_validating,
+)
 from accounts.models import User
+from smile_site.ratelimit import client_ip, refused
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -25,7 +34,15 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return render(request, "accounts/signup.html", {"form": form})
+    ip = client_ip(request)
+    decision = limits.signup_allowed(ip=ip)
+    if not decision.allowed:
+        refuse_without_validating(form, limits.signup_refused_message(decision))
+        return refused(render(request, "accounts/signup.html", {"form": form}), decision)
+    if form.is_valid():
+        limits.record_signup_attempt(ip=ip)
         data = form.cleaned_data
         user = services.register_user(
             email=data["email"],
@@ -36,6 +53,9 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to S.M.I.L.E, {user.get_short_name()}! Your account is ready.")
         return redirect("dashboard")
+    if form.has_error("email", "duplicate_email"):
+        # Probing whether addresses have accounts counts like signing up.
+        limits.record_signup_attempt(ip=ip)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -66,12 +86,37 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/delete.html", {"form": form})
 
 
-login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
+class LoginView(auth_views.LoginView):
+    """Django's login page; a login refused by the rate limit answers 429."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        if isinstance(form, LoginForm) and form.rate_limited is not None:
+            return refused(response, form.rate_limited)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request page, limited per network and per address.
+
+    The limit counts requests whether or not the address has an account, so being refused
+    says nothing about the address either.
+    """
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        decision = limits.hit_password_reset(ip=client_ip(self.request), email=form.cleaned_data["email"])
+        if not decision.allowed:
+            form.add_error(None, ValidationError(limits.password_reset_refused_message(decision), code="rate_limited"))
+            return refused(self.form_invalid(form), decision)
+        return super().form_valid(form)
+
+
+login_view = LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
 # Django's LogoutView accepts only POST, so a link or an image tag cannot log anyone out.
 logout_view = auth_views.LogoutView.as_view()
 password_change = auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done"))
 password_change_done = auth_views.PasswordChangeDoneView.as_view()
-password_reset = auth_views.PasswordResetView.as_view(
+password_reset = PasswordResetView.as_view(
     form_class=ResetRequestForm,
     email_template_name="registration/password_reset_email.txt",
     subject_template_name="registration/password_reset_subject.txt",

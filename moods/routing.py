@@ -1,5 +1,9 @@
-"""WebSocket routes (the stream consumer arrives with the streaming work)."""
+"""WebSocket routes."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from moods.consumers import StreamConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/stream/", StreamConsumer.as_asgi()),
+]

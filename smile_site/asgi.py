@@ -13,13 +13,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from moods.routing import websocket_urlpatterns  # noqa: E402
+from smile_site.origins import ExactOriginValidator, allowed_origins  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": ExactOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            allowed_origins(site_origins=settings.SMILE_SITE_ORIGINS, extension_ids=settings.SMILE_EXTENSION_IDS),
+        ),
     }
 )

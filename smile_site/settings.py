@@ -118,10 +118,16 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
+# The stream's frames travel as raw bytes in msgpack (never pickle); everything else is JSON.
+CELERY_ACCEPT_CONTENT = ["json", "msgpack"]
+CELERY_TASK_ROUTES = {"inference.stream_frame": {"queue": "inference"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic clean-up, run by `celery -A smile_site beat` in production.
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-pairings": {"task": "accounts.purge_expired_pairings", "schedule": 3600.0},
+}
 
 # --- Accounts ----------------------------------------------------------------------------
 
@@ -205,6 +211,34 @@ LOGGING = {
 SMILE_MAX_FRAME_BYTES = env_int("SMILE_MAX_FRAME_BYTES", 262_144, minimum=1024)
 SMILE_MAX_FRAME_WIDTH = env_int("SMILE_MAX_FRAME_WIDTH", 1920, minimum=48)
 SMILE_MAX_FRAME_HEIGHT = env_int("SMILE_MAX_FRAME_HEIGHT", 1080, minimum=48)
+# Pairing (RFC 8628 device flow): how long a code lives and the first poll interval.
+SMILE_PAIRING_EXPIRES_SECONDS = env_int("SMILE_PAIRING_EXPIRES_SECONDS", 600, minimum=60)
+SMILE_PAIRING_INTERVAL_SECONDS = env_int("SMILE_PAIRING_INTERVAL_SECONDS", 5, minimum=1)
+# WebSocket origins allowed on /ws/stream/ (exact strings): the site's own, and the
+# extension's chrome-extension://<id> for each id.
+SMILE_SITE_ORIGINS = env_list(
+    "SMILE_SITE_ORIGINS",
+    ["http://127.0.0.1:8000", "http://localhost:8000"]
+    if DEBUG
+    else [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".") and host != "*"],
+)
+SMILE_EXTENSION_IDS = env_list("SMILE_EXTENSION_IDS")
+# Stream limits announced in the "ready" message.
+SMILE_MAX_FPS = env_int("SMILE_MAX_FPS", 2, minimum=1)
+SMILE_MAX_IN_FLIGHT = env_int("SMILE_MAX_IN_FLIGHT", 2, minimum=1)
+# The stream: mood window length; where inference runs ("thread" in-process, "celery" workers;
+# empty = celery when Redis is set); in-process threads; frames held per web process before
+# refusing (busy); frames per network call on a worker; windows kept while the DB is down.
+SMILE_WINDOW_SECONDS = env_int("SMILE_WINDOW_SECONDS", 60, minimum=5)
+SMILE_INFERENCE_EXECUTOR = env_str("SMILE_INFERENCE_EXECUTOR")
+SMILE_INFERENCE_THREADS = env_int("SMILE_INFERENCE_THREADS", 2, minimum=1)
+SMILE_INFERENCE_MAX_PENDING = env_int("SMILE_INFERENCE_MAX_PENDING", 32, minimum=1)
+SMILE_INFERENCE_BATCH_SIZE = env_int("SMILE_INFERENCE_BATCH_SIZE", 16, minimum=1)
+SMILE_PENDING_WINDOWS = env_int("SMILE_PENDING_WINDOWS", 1000, minimum=1)
+# Rate-limit overrides, "name=hits/seconds,..." (names and defaults in accounts/conf.py).
+SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
+if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):
+    raise ImproperlyConfigured("SMILE_RATE_LIMITS must look like 'login-ip=100/900,signup-ip=20/3600'")
 SMILE_EMOTION_WEIGHTS = env_str("SMILE_EMOTION_WEIGHTS") or str(
     BASE_DIR / "inference" / "weights" / "emotion_cnn.weights.h5"
 )

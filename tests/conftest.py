@@ -1,4 +1,4 @@
-"""Shared fixtures: real services (skip or fail, see tests/services.py)."""
+"""Shared fixtures: real services (skip or fail, see tests/services.py), fresh rate limits."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 
+from smile_site import ratelimit
 from tests.services import require_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A whole number of hours (so of every rate's window) since the epoch: see fresh_rate_limits.
+RATE_LIMIT_TIME = 1_800_000_000.0
 
 
 @pytest.fixture
@@ -68,6 +72,31 @@ def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+def fast_password_hashing(settings) -> None:
     # The production hasher is deliberately slow; tests only need passwords to round-trip.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no rate-limit hits, at the very start of every rate's window.
+
+    Rate-limit counters live in the cache, which outlives a test. The pinned clock keeps a
+    test's hits in one window, so limits and "try again in N minutes" are deterministic; tests
+    that need time to pass pass ``now``.
+    """
+    clear_rate_limit_counters()
+    monkeypatch.setattr(ratelimit, "clock", lambda: RATE_LIMIT_TIME)
+
+
+def clear_rate_limit_counters() -> None:
+    """Delete the counters only: on Redis, clearing the whole cache would flush the database
+    the channel layer and the Celery broker share (a running worker's queue bindings too)."""
+    if settings.REDIS_URL:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(match="*smile:rl:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    else:
+        cache.clear()

@@ -1,0 +1,150 @@
+"""The pairing API the extension calls (``docs/protocol.md``): JSON in, JSON out, no session, no CSRF.
+
+Every request is checked before any work: POST only (405), ``application/json`` in UTF-8
+(415), at most 4096 bytes (413), a JSON object (400 ``invalid_request`` saying what is wrong).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts import limits, pairing
+from accounts.tokens import format_user_code
+from smile_site.ratelimit import client_ip
+
+MAX_BODY_BYTES = 4096
+# Device codes are 43 characters; anything much longer is not one of ours.
+MAX_DEVICE_CODE_LENGTH = 128
+INVALID_REQUEST = "invalid_request"
+
+JsonView = Callable[[HttpRequest, dict[str, Any]], JsonResponse]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, description: str, **extra: Any) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+        self.extra = extra
+
+    def response(self) -> JsonResponse:
+        body = {"error": self.error, "error_description": self.description, **self.extra}
+        return JsonResponse(body, status=self.status)
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity; JSON does not, and neither do we.
+    raise ApiError(400, INVALID_REQUEST, f"The body is not valid JSON: {name} is not a JSON value.")
+
+
+def _read_json_object(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as Content-Type: application/json.")
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if charset not in {"utf-8", "utf8"}:
+        raise ApiError(415, "unsupported_media_type", "The JSON body must be encoded in UTF-8.")
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit():
+        raise ApiError(400, INVALID_REQUEST, "The Content-Length header is not a number.")
+    if int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, "request_too_large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    raw = request.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "request_too_large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, INVALID_REQUEST, "The body is not valid UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, INVALID_REQUEST, f"The body is not valid JSON: {exc.msg} at character {exc.pos}.") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, INVALID_REQUEST, "The body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, INVALID_REQUEST, "The body must be a JSON object.")
+    return data
+
+
+def json_endpoint(view: JsonView) -> Callable[[HttpRequest], JsonResponse]:
+    """POST-only JSON endpoint: checks method and body, turns ``ApiError`` into its JSON answer."""
+
+    @csrf_exempt  # no cookie is read: the device has no session, only what it sends
+    @never_cache  # token responses must never sit in a cache (RFC 6749 section 5.1)
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> JsonResponse:
+        if request.method != "POST":
+            response = ApiError(405, "method_not_allowed", "Use POST.").response()
+            response["Allow"] = "POST"
+            return response
+        try:
+            return view(request, _read_json_object(request))
+        except ApiError as error:
+            return error.response()
+
+    return wrapper
+
+
+def _required(data: dict[str, Any], field: str) -> Any:
+    if field not in data:
+        raise ApiError(400, INVALID_REQUEST, f"{field} is required.")
+    return data[field]
+
+
+@json_endpoint
+def pair_start(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
+    try:
+        device_name = pairing.validate_device_name(_required(data, "device_name"))
+    except ValidationError as error:
+        raise ApiError(400, INVALID_REQUEST, error.messages[0]) from error
+    ip = client_ip(request)
+    decision = limits.hit_pairing_start(ip=ip)
+    if not decision.allowed:
+        response = JsonResponse({"error": "rate_limited", "retry_after": decision.retry_after}, status=429)
+        response["Retry-After"] = str(decision.retry_after)
+        return response
+    pairing_request, device_code = pairing.start_pairing(device_name=device_name, ip=None if ip == "unknown" else ip)
+    verification_uri = request.build_absolute_uri(reverse("pair"))
+    user_code = format_user_code(pairing_request.user_code)
+    return JsonResponse(
+        {
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": verification_uri,
+            "verification_uri_complete": f"{verification_uri}?code={user_code}",
+            "expires_in": round((pairing_request.expires_at - pairing_request.created_at).total_seconds()),
+            "interval": pairing_request.interval,
+        }
+    )
+
+
+@json_endpoint
+def pair_token(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
+    device_code = _required(data, "device_code")
+    if not isinstance(device_code, str) or not device_code or len(device_code) > MAX_DEVICE_CODE_LENGTH:
+        raise ApiError(
+            400,
+            INVALID_REQUEST,
+            f"device_code must be a non-empty string of at most {MAX_DEVICE_CODE_LENGTH} characters.",
+        )
+    result = pairing.poll_pairing(device_code=device_code)
+    if result.error is not None:
+        extra = {} if result.interval is None else {"interval": result.interval}
+        raise ApiError(400, result.error, result.description, **extra)
+    assert result.device is not None  # a result without an error carries the new device
+    return JsonResponse(
+        {
+            "access_token": result.access_token,
+            "token_type": "Bearer",
+            "device_id": result.device.pk,
+            "device_name": result.device.name,
+        }
+    )

@@ -1,0 +1,52 @@
+"""Settings the accounts app reads, with their defaults. Read on use, so tests can override them.
+
+- ``SMILE_PAIRING_EXPIRES_SECONDS`` (600): how long a pairing code stays usable.
+- ``SMILE_PAIRING_INTERVAL_SECONDS`` (5): the shortest polling interval a device starts with.
+- ``SMILE_RATE_LIMITS`` ({}): overrides of the rates below, ``{"login-ip": "100/900"}``
+  meaning 100 hits per 900 seconds.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from smile_site.ratelimit import Rate
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+
+# name: (limit, window in seconds)
+DEFAULT_RATES: dict[str, tuple[int, int]] = {
+    "login-ip-email": (10, 15 * MINUTE),  # failed logins for one address from one network
+    "login-ip": (50, 15 * MINUTE),  # failed logins from one network, any address
+    "password-reset-ip": (5, HOUR),
+    "password-reset-email": (3, HOUR),
+    "signup-ip": (10, HOUR),
+    "pair-start-ip": (10, 10 * MINUTE),
+    "pair-code-user": (5, 10 * MINUTE),  # wrong pairing codes typed by one user
+    "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
+}
+
+
+def rate(name: str) -> Rate:
+    """The named rate: its default, or the override in ``SMILE_RATE_LIMITS``."""
+    limit, window = DEFAULT_RATES[name]
+    overrides: dict[str, str] = getattr(settings, "SMILE_RATE_LIMITS", {})
+    if name in overrides:
+        try:
+            limit_text, window_text = overrides[name].split("/")
+            limit, window = int(limit_text), int(window_text)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"SMILE_RATE_LIMITS[{name!r}] must look like '10/900' (hits/seconds), got {overrides[name]!r}"
+            ) from exc
+    return Rate(name=name, limit=limit, window_seconds=window)
+
+
+def pairing_expires_seconds() -> int:
+    return int(getattr(settings, "SMILE_PAIRING_EXPIRES_SECONDS", 600))
+
+
+def pairing_interval_seconds() -> int:
+    return int(getattr(settings, "SMILE_PAIRING_INTERVAL_SECONDS", 5))

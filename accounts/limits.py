@@ -1,0 +1,105 @@
+"""The accounts rate limits: what is counted, under which key, and what a refused person reads.
+
+Failed logins are counted, successful ones reset the (network, address) counter. Password
+reset requests count whether or not the address has an account, so a refusal reveals nothing.
+Sign-ups count the submissions that create an account or probe an existing address.
+"""
+
+from __future__ import annotations
+
+from accounts.conf import rate
+from smile_site import ratelimit
+from smile_site.ratelimit import RateDecision
+
+
+def _minutes(decision: RateDecision) -> str:
+    minutes = decision.retry_after_minutes
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _network_and_email(ip: str, email: str) -> str:
+    return f"{ratelimit.ip_bucket(ip)}|{_email_key(email)}"
+
+
+# --- Login ------------------------------------------------------------------------------
+
+
+def login_allowed(*, ip: str, email: str) -> RateDecision:
+    """Whether this login attempt may even be checked."""
+    return ratelimit.most_restrictive(
+        ratelimit.peek(rate("login-ip-email"), _network_and_email(ip, email)),
+        ratelimit.peek(rate("login-ip"), ratelimit.ip_bucket(ip)),
+    )
+
+
+def record_failed_login(*, ip: str, email: str) -> None:
+    ratelimit.hit(rate("login-ip-email"), _network_and_email(ip, email))
+    ratelimit.hit(rate("login-ip"), ratelimit.ip_bucket(ip))
+
+
+def record_successful_login(*, ip: str, email: str) -> None:
+    # The person knows the password: their own typos no longer count against them. The
+    # per-network counter stays, so one valid account cannot launder a guessing campaign.
+    ratelimit.reset(rate("login-ip-email"), _network_and_email(ip, email))
+
+
+def login_refused_message(decision: RateDecision) -> str:
+    return f"Too many attempts. Try again in {_minutes(decision)}."
+
+
+# --- Password reset ---------------------------------------------------------------------
+
+
+def hit_password_reset(*, ip: str, email: str) -> RateDecision:
+    """Count one reset request; refused when the network or the address asked too often."""
+    by_network = ratelimit.hit(rate("password-reset-ip"), ratelimit.ip_bucket(ip))
+    if not by_network.allowed:
+        return by_network
+    return ratelimit.hit(rate("password-reset-email"), _email_key(email))
+
+
+def password_reset_refused_message(decision: RateDecision) -> str:
+    return f"Too many password reset requests. Try again in {_minutes(decision)}."
+
+
+# --- Sign-up ----------------------------------------------------------------------------
+
+
+def signup_allowed(*, ip: str) -> RateDecision:
+    return ratelimit.peek(rate("signup-ip"), ratelimit.ip_bucket(ip))
+
+
+def record_signup_attempt(*, ip: str) -> None:
+    ratelimit.hit(rate("signup-ip"), ratelimit.ip_bucket(ip))
+
+
+def signup_refused_message(decision: RateDecision) -> str:
+    return f"Too many sign-ups from your network. Try again in {_minutes(decision)}."
+
+
+# --- Pairing ----------------------------------------------------------------------------
+
+
+def hit_pairing_start(*, ip: str) -> RateDecision:
+    return ratelimit.hit(rate("pair-start-ip"), ratelimit.ip_bucket(ip))
+
+
+def pairing_code_allowed(*, user_id: int, ip: str) -> RateDecision:
+    """Whether this person may try another pairing code."""
+    return ratelimit.most_restrictive(
+        ratelimit.peek(rate("pair-code-user"), str(user_id)),
+        ratelimit.peek(rate("pair-code-ip"), ratelimit.ip_bucket(ip)),
+    )
+
+
+def record_wrong_pairing_code(*, user_id: int, ip: str) -> None:
+    ratelimit.hit(rate("pair-code-user"), str(user_id))
+    ratelimit.hit(rate("pair-code-ip"), ratelimit.ip_bucket(ip))
+
+
+def pairing_code_refused_message(decision: RateDecision) -> str:
+    return f"Too many wrong codes. Try again in {_minutes(decision)}."

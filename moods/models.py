@@ -1,0 +1,189 @@
+"""What S.M.I.L.E keeps: mood aggregates per window, encouragement settings, and the encouragement log.
+
+No frame, crop or face box is ever stored: a ``MoodEvent`` holds counts and mean scores only.
+Every model points at its user with ``on_delete=CASCADE`` (see ``accounts.services.delete_account``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from inference.emotions import EMOTIONS
+from moods.encouragement import RuleSettings
+from moods.resources import REGION_CHOICES, resources_for
+
+
+class Emotion(models.TextChoices):
+    ANGRY = "angry", "Angry"
+    DISGUST = "disgust", "Disgust"
+    FEAR = "fear", "Fear"
+    HAPPY = "happy", "Happy"
+    SAD = "sad", "Sad"
+    SURPRISE = "surprise", "Surprise"
+    NEUTRAL = "neutral", "Neutral"
+
+
+_unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+def _scores_in_unit_interval() -> Q:
+    condition = Q()
+    for emotion in EMOTIONS:
+        condition &= Q(**{f"{emotion}__gte": 0.0, f"{emotion}__lte": 1.0})
+    return condition
+
+
+class MoodEvent(models.Model):
+    """One closed window of one stream: how many frames, how many with a face, the mean scores."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mood_events")
+    # Null for the website's own live page; a revoked-and-deleted device leaves its history to the user.
+    device = models.ForeignKey(
+        "accounts.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="mood_events"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    frames = models.PositiveIntegerField()
+    faces = models.PositiveIntegerField()
+    # Mean score over the frames with a face, one column per emotion in EMOTIONS order.
+    angry = models.FloatField(validators=_unit_interval)
+    disgust = models.FloatField(validators=_unit_interval)
+    fear = models.FloatField(validators=_unit_interval)
+    happy = models.FloatField(validators=_unit_interval)
+    sad = models.FloatField(validators=_unit_interval)
+    surprise = models.FloatField(validators=_unit_interval)
+    neutral = models.FloatField(validators=_unit_interval)
+    dominant = models.CharField(max_length=8, choices=Emotion.choices)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes: ClassVar = [models.Index(fields=["user", "started_at"], name="moodevent_user_started")]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(faces__lte=models.F("frames")), name="moodevent_faces_lte_frames"),
+            models.CheckConstraint(condition=Q(ended_at__gt=models.F("started_at")), name="moodevent_ends_after_start"),
+            models.CheckConstraint(condition=_scores_in_unit_interval(), name="moodevent_scores_in_unit_interval"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dominant} {self.started_at:%Y-%m-%d %H:%M} ({self.faces}/{self.frames})"
+
+    @property
+    def scores(self) -> dict[str, float]:
+        return {emotion: getattr(self, emotion) for emotion in EMOTIONS}
+
+
+class EncouragementSettings(models.Model):
+    """One user's choices for encouragements. Off until the user opts in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="encouragement_settings"
+    )
+    enabled = models.BooleanField(default=False)
+    sadness_threshold = models.FloatField(default=0.5, validators=[MinValueValidator(0.05), MaxValueValidator(0.95)])
+    sustain_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    cooldown_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(5), MaxValueValidator(1440)]
+    )
+    # Local times in the user's time zone; a start after the end wraps midnight (22:00-07:00).
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    daily_cap = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    # The user's own messages, one per line; empty means the built-in ones.
+    messages = models.TextField(blank=True, default="", validators=[MaxLengthValidator(4000)])
+    support_resources_enabled = models.BooleanField(default=False)
+    # Persistent low mood on this many consecutive local days adds support resources.
+    low_mood_days = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(2), MaxValueValidator(14)]
+    )
+    resources_region = models.CharField(max_length=2, blank=True, default="", choices=REGION_CHOICES)
+
+    class Meta:
+        verbose_name_plural = "encouragement settings"
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(sadness_threshold__gte=0.05, sadness_threshold__lte=0.95),
+                name="encouragementsettings_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(sustain_minutes__gte=1, sustain_minutes__lte=240),
+                name="encouragementsettings_sustain_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(cooldown_minutes__gte=5, cooldown_minutes__lte=1440),
+                name="encouragementsettings_cooldown_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_cap__gte=1, daily_cap__lte=20), name="encouragementsettings_daily_cap_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(low_mood_days__gte=2, low_mood_days__lte=14),
+                name="encouragementsettings_low_mood_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"encouragement settings of user {self.user_id}"
+
+    @property
+    def own_messages(self) -> list[str]:
+        return [line.strip() for line in self.messages.splitlines() if line.strip()]
+
+    def rule_settings(self) -> RuleSettings:
+        """The snapshot the encouragement rule reads."""
+        return RuleSettings(
+            enabled=self.enabled,
+            sadness_threshold=self.sadness_threshold,
+            sustain_minutes=self.sustain_minutes,
+            cooldown_minutes=self.cooldown_minutes,
+            quiet_hours_start=self.quiet_hours_start,
+            quiet_hours_end=self.quiet_hours_end,
+            daily_cap=self.daily_cap,
+            support_resources_enabled=self.support_resources_enabled,
+            low_mood_days=self.low_mood_days,
+        )
+
+
+class Encouragement(models.Model):
+    """One nudge sent to a user: when, what, why (the numbers that fired), and their feedback."""
+
+    class Feedback(models.TextChoices):
+        HELPFUL = "helpful", "Helpful"
+        NOT_HELPFUL = "not_helpful", "Not helpful"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="encouragements")
+    sent_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField()
+    # mean_sadness, threshold, minutes, windows, coverage; with resources also low_mood_days and region.
+    trigger = models.JSONField(default=dict)
+    includes_resources = models.BooleanField(default=False)
+    # Empty until the user answers (Django stores "no value" in text columns as "", not NULL).
+    feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True, default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-sent_at", "-id")
+        indexes: ClassVar = [models.Index(fields=["user", "sent_at"], name="encouragement_user_sent")]
+
+    def __str__(self) -> str:
+        return f"encouragement {self.pk} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    def resources(self) -> list[dict[str, str]]:
+        """The support resources sent with it (from the region recorded in the trigger)."""
+        if not self.includes_resources:
+            return []
+        return [resource.as_message() for resource in resources_for(str(self.trigger.get("region", "")))]
+
+    def as_message(self) -> dict[str, Any]:
+        """The stream protocol's ``encourage`` message."""
+        message: dict[str, Any] = {"type": "encourage", "id": self.pk, "message": self.message}
+        if self.includes_resources:
+            message["resources"] = self.resources()
+        return message

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,10 +35,11 @@ def redis_url() -> str:
     return url
 
 
-@pytest.fixture
-def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the configured broker, stopped after the test."""
-    env = {**os.environ, "SMILE_REDIS_URL": redis_url}
+@contextlib.contextmanager
+def celery_worker(
+    redis_url: str, *, queues: str, pool: str = "solo", concurrency: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on ``redis_url`` consuming ``queues``, stopped on exit."""
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -48,19 +49,20 @@ def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
             "smile_site",
             "worker",
             "--pool",
-            "solo",
+            pool,
+            "--concurrency",
+            str(concurrency),
             "--loglevel",
             "WARNING",
             "-Q",
-            "default",
+            queues,
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
         ],
         cwd=PROJECT_ROOT,
-        env=env,
+        env={**os.environ, "SMILE_REDIS_URL": redis_url},
     )
-    time.sleep(0.5)
     try:
         yield worker
     finally:
@@ -69,6 +71,13 @@ def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture
+def celery_worker_process(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker on the ``default`` queue (health ping, housekeeping)."""
+    with celery_worker(redis_url, queues="default") as worker:
+        yield worker
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from inference.classifier import FrameResult
 from inference.emotions import EMOTIONS
 from moods import conf, dispatch
 from moods.dispatch import CeleryDispatcher, DispatchBusy, ThreadPoolDispatcher
+from tests.conftest import celery_worker
 
 # The first frame of a test process loads TensorFlow and the weights: allow for a busy machine.
 FIRST_ANSWER_TIMEOUT = 120
@@ -382,3 +383,27 @@ def test_a_real_worker_reports_an_expired_frame_instead_of_scoring_it(inference_
     )
 
     assert receive(layer, channel, timeout=60) == [{"type": "inference.failed", "seq": 11, "reason": "expired"}]
+
+
+@pytest.mark.services
+def test_a_prefork_worker_loads_the_model_after_fork_and_answers(redis_url: str, face_jpeg: bytes) -> None:
+    # The parent never loads TensorFlow; each forked child does (worker_process_init). A child
+    # that inherited a loaded runtime would hang here instead of answering.
+    from smile_site.celery import ping
+
+    with celery_worker(redis_url, queues="inference", pool="prefork", concurrency=1):
+        assert ping.apply_async(queue="inference").get(timeout=FIRST_ANSWER_TIMEOUT) == "pong"
+        layer = get_channel_layer()
+        dispatcher = CeleryDispatcher(max_pending=2)
+
+        async def stream() -> dict[str, Any]:
+            channel = await layer.new_channel()
+            dispatcher.submit(frame=face_jpeg, reply_channel=channel, seq=1)
+            return await asyncio.wait_for(layer.receive(channel), FIRST_ANSWER_TIMEOUT)
+
+        try:
+            message = async_to_sync(stream)()
+        finally:
+            dispatcher.shutdown()
+    assert message["type"] == "inference.result"
+    assert message["result"]["dominant"] == "happy"

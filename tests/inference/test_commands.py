@@ -146,7 +146,10 @@ def test_training_runs_end_to_end_and_writes_weights_and_a_model_card(tmp_path: 
     assert "training on 40 faces, validating on 14" in log.getvalue()
     assert "epoch 1/1" in log.getvalue()
     card = json.loads((out_dir / "model_card.json").read_text())
-    assert card["epochs_run"] == 1
+    assert card["epochs"] == 1
+    assert set(card["candidates"]) == {"best epoch (1)", "average of the last 1 epochs"}
+    assert card["shipped"] in card["candidates"]
+    assert card["validation"]["accuracy"] == pytest.approx(card["candidates"][card["shipped"]], abs=1e-4)
     assert card["validation"]["n"] == 14
     assert card["training"]["seed"] == 2013
     assert len(card["validation"]["confusion"]) == 7

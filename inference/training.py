@@ -155,8 +155,9 @@ def train(
     )
     best_path = out_dir / BEST_NAME
     average = WeightAverage(out_dir / "checkpoint" / "average.npz")
+    curve: dict[int, float] = {}  # 1-based epoch -> validation accuracy (a resumed run starts later)
     started = time.monotonic()
-    history = model.fit(
+    model.fit(
         training,
         validation_data=validation,
         epochs=config.epochs,
@@ -174,6 +175,9 @@ def train(
                 str(best_path), monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True
             ),
             keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: curve.__setitem__(epoch + 1, float((logs or {})["val_accuracy"]))
+            ),
+            keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda epoch, logs: log(
                     f"epoch {epoch + 1}/{config.epochs}: "
                     + ", ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()))
@@ -181,7 +185,6 @@ def train(
             ),
         ],
     )
-    val_curve = [float(v) for v in history.history.get("val_accuracy", [])]
     return finish_training(
         out_dir=out_dir,
         train_set=train_set,
@@ -191,7 +194,7 @@ def train(
         averaged_epochs=average.count,
         seconds=time.monotonic() - started,
         data_description=data_description,
-        best_epoch=int(np.argmax(val_curve)) + 1 if val_curve else None,
+        best_epoch=max(curve, key=lambda epoch: curve[epoch]) if curve else None,
         log=log,
     )
 

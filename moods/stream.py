@@ -42,7 +42,7 @@ class StreamLimits:
     def ready_message(self) -> dict[str, Any]:
         return {
             "type": "ready",
-            "max_fps": self.max_fps,
+            "max_fps": int(self.max_fps) if self.max_fps.is_integer() else self.max_fps,
             "max_frame_bytes": self.max_frame_bytes,
             "window_seconds": self.window_seconds,
         }

@@ -1,0 +1,52 @@
+"""Fixtures for the live tests: a dedicated Postgres database and Redis, both real (skip locally, fail in CI)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+
+from tests.integration.live import LiveDatabase, PostgresServer, created_database
+from tests.services import require_service
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """The Postgres server of ``SMILE_DATABASE_URL``, reachable; otherwise skip (or fail in CI)."""
+    database = settings.DATABASES["default"]
+    if "postgresql" not in database["ENGINE"]:
+        require_service("Postgres", "SMILE_DATABASE_URL does not name a Postgres database")
+    server = PostgresServer(
+        host=database.get("HOST") or "127.0.0.1",
+        port=int(database.get("PORT") or 5432),
+        user=database.get("USER") or "postgres",
+        password=database.get("PASSWORD") or "",
+    )
+    try:
+        server.connect("postgres").close()
+    except psycopg.Error as exc:
+        require_service("Postgres", f"{server.host}:{server.port} refused a connection ({type(exc).__name__})")
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_database(postgres_server: PostgresServer) -> Iterator[LiveDatabase]:
+    """One migrated database that the live processes of this session share; dropped at the end."""
+    with created_database(postgres_server) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def live_redis_url() -> str:
+    """The configured Redis, reachable; otherwise skip (or fail in CI)."""
+    url = settings.REDIS_URL
+    if not url:
+        require_service("Redis", "SMILE_REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{url} did not answer PING ({type(exc).__name__})")
+    return url

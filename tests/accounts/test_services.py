@@ -50,3 +50,15 @@ def test_delete_account_removes_only_that_user() -> None:
     services.delete_account(user=user)
 
     assert list(User.objects.all()) == [other]
+
+
+def test_every_model_that_points_at_a_user_is_deleted_with_the_account() -> None:
+    # delete_account relies on the database cascade: a new model with SET_NULL or PROTECT on
+    # the user would silently keep (or block deleting) a person's data.
+    from django.apps import apps
+    from django.db import models
+
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if isinstance(field, models.ForeignKey | models.OneToOneField) and field.related_model is User:
+                assert field.remote_field.on_delete is models.CASCADE, f"{model.__name__}.{field.name}"

@@ -127,3 +127,9 @@ def test_check_deploy_is_clean_with_production_variables() -> None:
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in result.stderr
+
+
+def test_a_malformed_rate_limit_override_is_a_clear_configuration_error() -> None:
+    result = run_manage("check", env={"SMILE_RATE_LIMITS": "login-ip"})
+    assert result.returncode != 0
+    assert "SMILE_RATE_LIMITS must look like" in result.stderr

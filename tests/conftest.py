@@ -22,8 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RATE_LIMIT_TIME = 1_800_000_000.0
 
 
-@pytest.fixture
-def redis_url() -> str:
+def reachable_redis_url() -> str:
     """The configured Redis, reachable; otherwise skip (or fail in CI)."""
     url = settings.REDIS_URL
     if not url:
@@ -33,6 +32,11 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         require_service("Redis", f"{url} did not answer PING ({type(exc).__name__})")
     return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return reachable_redis_url()
 
 
 @contextlib.contextmanager

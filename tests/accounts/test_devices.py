@@ -24,17 +24,6 @@ pytestmark = pytest.mark.django_db
 DEVICES_URL = reverse("devices")
 
 
-@pytest.fixture
-def user() -> User:
-    return make_user()
-
-
-@pytest.fixture
-def browser(client: Client, user: User) -> Client:
-    client.force_login(user)
-    return client
-
-
 def revoke_url(device: Device) -> str:
     return reverse("device_revoke", args=[device.pk])
 

@@ -19,17 +19,6 @@ DECIDE_URL = reverse("pair_decide")
 
 
 @pytest.fixture
-def user() -> User:
-    return make_user()
-
-
-@pytest.fixture
-def browser(client: Client, user: User) -> Client:
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def waiting() -> PairingRequest:
     request, _ = start_pairing(device_name="Chrome on Ada's laptop", ip="127.0.0.1")
     return request

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-import redis
 from django.conf import settings
 
+from tests.conftest import reachable_redis_url
 from tests.integration.live import LiveDatabase, PostgresServer, created_database
 from tests.services import require_service
 
@@ -41,12 +41,5 @@ def live_database(postgres_server: PostgresServer) -> Iterator[LiveDatabase]:
 
 @pytest.fixture(scope="session")
 def live_redis_url() -> str:
-    """The configured Redis, reachable; otherwise skip (or fail in CI)."""
-    url = settings.REDIS_URL
-    if not url:
-        require_service("Redis", "SMILE_REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        require_service("Redis", f"{url} did not answer PING ({type(exc).__name__})")
-    return url
+    """The configured Redis, reachable, for the whole session; otherwise skip (or fail in CI)."""
+    return reachable_redis_url()

@@ -150,8 +150,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         return True
 
     async def reply(self, reply: Reply) -> None:
-        if reply.message is not None:
-            await self.send_json(reply.message)
+        await self.send_json(reply.message)
         if reply.close_code is not None:
             await self.close(code=reply.close_code)
 

@@ -57,7 +57,7 @@ class Accept:
 class Reply:
     """Answer the client with ``message``; then close with ``close_code`` if set."""
 
-    message: dict[str, Any] | None
+    message: dict[str, Any]
     close_code: int | None = None
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
-from inference.faces import Box, FaceDetector, HaarFaceDetector, crop_face
+from inference.faces import Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
 from inference.network import FaceScorer
 
@@ -53,7 +54,7 @@ class EmotionClassifier:
         limits: FrameLimits | None = None,
     ) -> None:
         self.scorer = scorer
-        self.detector = detector or HaarFaceDetector()
+        self.detector = detector or BlazeFaceDetector()
         self.limits = limits or FrameLimits()
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Test images: scikit-image's astronaut (a smiling face) and cameraman (no face)."""
+"""Test images: scikit-image's astronaut (a smiling face), cameraman (a face in profile) and a
+cup of coffee (no face)."""
 
 from __future__ import annotations
 
@@ -27,5 +28,11 @@ def face_jpeg() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def no_face_png() -> bytes:
+def no_face_jpeg() -> bytes:
+    return encode(cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR))
+
+
+@pytest.fixture(scope="session")
+def profile_face_png() -> bytes:
+    """The cameraman looks through his viewfinder: a face turned to the side, half hidden."""
     return encode(data.camera(), ".png")

@@ -40,8 +40,8 @@ def test_it_scores_the_smiling_astronaut_as_happy(classifier: EmotionClassifier,
     assert result.scores["happy"] > 0.5
 
 
-def test_it_answers_every_frame_in_order(classifier: EmotionClassifier, face_jpeg: bytes, no_face_png: bytes) -> None:
-    results = classify_frames([no_face_png, b"not an image", face_jpeg, face_jpeg[:1000]])
+def test_it_answers_every_frame_in_order(classifier: EmotionClassifier, face_jpeg: bytes, no_face_jpeg: bytes) -> None:
+    results = classify_frames([no_face_jpeg, b"not an image", face_jpeg, face_jpeg[:1000]])
     assert [r.face for r in results] == [False, False, True, False]
     assert [r.error for r in results] == [None, "invalid_image", None, "invalid_image"]
     assert results[0].scores is None

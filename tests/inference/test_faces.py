@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
+import hashlib
+from pathlib import Path
 
-from inference.faces import Box, HaarFaceDetector, crop_face
+import cv2
+import numpy as np
+import pytest
+
+from inference.blazeface import BLAZEFACE_FILE, BlazeFaceDetector, decode, letterbox, ssd_anchors
+from inference.faces import Box, crop_face
 from inference.images import decode_grayscale
 
 
 def test_it_finds_the_astronauts_face(face_jpeg: bytes) -> None:
     gray = decode_grayscale(face_jpeg)  # 320x240 after reduced decoding
-    box = HaarFaceDetector().find_face(gray)
+    box = BlazeFaceDetector().find_face(gray)
     assert box is not None
     # The face sits around x 215-345, y 75-210 in the 640x480 frame: half that here.
     centre_x, centre_y = box.x + box.width / 2, box.y + box.height / 2
@@ -19,17 +25,26 @@ def test_it_finds_the_astronauts_face(face_jpeg: bytes) -> None:
     assert 50 < box.width < 90
 
 
-def test_it_finds_no_face_in_the_cameraman_from_behind_his_camera(no_face_png: bytes) -> None:
-    assert HaarFaceDetector().find_face(decode_grayscale(no_face_png)) is None
+def test_it_finds_no_face_in_a_cup_of_coffee(no_face_jpeg: bytes) -> None:
+    assert BlazeFaceDetector().find_face(decode_grayscale(no_face_jpeg)) is None
+
+
+def test_it_finds_a_face_turned_to_the_side(profile_face_png: bytes) -> None:
+    # The frontal Haar cascade this detector replaced missed this face.
+    box = BlazeFaceDetector().find_face(decode_grayscale(profile_face_png))
+    assert box is not None
+    # The cameraman's face sits around x 175-260, y 120-210 in the 512x512 photo.
+    assert 200 < box.x + box.width / 2 < 235
+    assert 150 < box.y + box.height / 2 < 180
 
 
 def test_it_finds_no_face_in_a_blank_frame() -> None:
-    assert HaarFaceDetector().find_face(np.full((480, 640), 127, np.uint8)) is None
+    assert BlazeFaceDetector().find_face(np.full((480, 640), 127, np.uint8)) is None
 
 
 def test_the_crop_is_48_by_48_grayscale(face_jpeg: bytes) -> None:
     gray = decode_grayscale(face_jpeg)
-    box = HaarFaceDetector().find_face(gray)
+    box = BlazeFaceDetector().find_face(gray)
     assert box is not None
     crop = crop_face(gray, box)
     assert crop.shape == (48, 48)
@@ -44,3 +59,60 @@ def test_a_face_at_the_frame_edge_is_padded_not_shifted() -> None:
     # The left half of the face is bright, the right half dark, as in the frame.
     assert crop[:, :20].mean() > 150
     assert crop[:, 28:].mean() < 50
+
+
+def test_of_two_faces_it_picks_the_larger_one(face_jpeg: bytes) -> None:
+    # The user is the nearest face; someone passing behind them is smaller.
+    face = decode_grayscale(face_jpeg)  # 320x240
+    frame = np.full((240, 480), 90, np.uint8)
+    frame[:, 160:] = face
+    frame[60:180, :160] = cv2.resize(face, (160, 120), interpolation=cv2.INTER_AREA)
+    box = BlazeFaceDetector().find_face(frame)
+    assert box is not None
+    assert box.x > 160
+    assert 50 < box.width < 90
+
+
+def test_the_anchors_follow_the_models_two_grids() -> None:
+    anchors = ssd_anchors()
+    assert anchors.shape == (896, 2)
+    # 16x16 cells with 2 anchors each, then 8x8 cells with 6 anchors each.
+    assert anchors[0] == pytest.approx([1 / 32, 1 / 32])
+    assert anchors[1] == pytest.approx([1 / 32, 1 / 32])
+    assert anchors[2] == pytest.approx([3 / 32, 1 / 32])
+    assert anchors[511] == pytest.approx([31 / 32, 31 / 32])
+    assert anchors[512] == pytest.approx([1 / 16, 1 / 16])
+    assert anchors[-1] == pytest.approx([15 / 16, 15 / 16])
+
+
+def test_the_letterbox_keeps_the_aspect_and_centres_the_frame() -> None:
+    gray = np.full((480, 640), 255, np.uint8)
+    blob, scale, pad_x, pad_y = letterbox(gray)
+    assert blob.shape == (1, 3, 128, 128)
+    assert (scale, pad_x, pad_y) == (0.2, 0, 16)
+    # The frame (white, 1.0) fills rows 16-111; the padding is black (-1.0).
+    assert blob[0, :, 16:112, :].min() == pytest.approx(1.0)
+    assert blob[0, :, :16, :].max() == pytest.approx(-1.0)
+    assert blob[0, :, 112:, :].max() == pytest.approx(-1.0)
+
+
+def test_a_box_decodes_around_its_anchor() -> None:
+    regressors = np.zeros((1, 896, 16), np.float32)
+    logits = np.full((1, 896, 1), -50.0, np.float32)
+    regressors[0, 600, :4] = [2.0, -3.0, 40.0, 50.0]  # offset and size, in input pixels
+    logits[0, 600, 0] = 3.0
+    boxes, scores = decode(regressors, logits)
+    centre = ssd_anchors()[600] * 128 + [2.0, -3.0]
+    assert boxes[600] == pytest.approx([centre[0] - 20, centre[1] - 25, centre[0] + 20, centre[1] + 25])
+    assert scores[600] == pytest.approx(1 / (1 + np.exp(-3.0)))
+    assert scores.argmax() == 600
+
+
+def test_the_shipped_detector_weights_are_the_documented_file() -> None:
+    notes = (BLAZEFACE_FILE.parent / "THIRD_PARTY.md").read_text()
+    assert hashlib.sha256(BLAZEFACE_FILE.read_bytes()).hexdigest() in notes
+
+
+def test_missing_detector_weights_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="face detector"):
+        BlazeFaceDetector(model_path=tmp_path / "missing.tflite")

@@ -32,17 +32,17 @@ def test_a_webcam_jpeg_decodes_to_grayscale_at_reduced_scale(face_jpeg: bytes) -
     assert image.shape == (240, 320)
 
 
-def test_a_png_decodes_at_full_scale(no_face_png: bytes) -> None:
-    assert decode_grayscale(no_face_png).shape == (512, 512)
+def test_a_png_decodes_at_full_scale(profile_face_png: bytes) -> None:
+    assert decode_grayscale(profile_face_png).shape == (512, 512)
 
 
 def test_a_small_jpeg_is_not_reduced() -> None:
     assert decode_grayscale(encode(np.full((100, 200, 3), 128, np.uint8))).shape == (100, 200)
 
 
-def test_image_size_reads_the_header(face_jpeg: bytes, no_face_png: bytes) -> None:
+def test_image_size_reads_the_header(face_jpeg: bytes, profile_face_png: bytes) -> None:
     assert image_size(face_jpeg) == (640, 480)
-    assert image_size(no_face_png) == (512, 512)
+    assert image_size(profile_face_png) == (512, 512)
 
 
 def test_zero_bytes_are_an_invalid_image() -> None:
@@ -61,8 +61,8 @@ def test_a_jpeg_cut_inside_its_header_is_an_invalid_image(face_jpeg: bytes) -> N
     assert error_code(face_jpeg[:40]) == "invalid_image"
 
 
-def test_a_truncated_png_is_an_invalid_image(no_face_png: bytes) -> None:
-    assert error_code(no_face_png[: len(no_face_png) // 2]) == "invalid_image"
+def test_a_truncated_png_is_an_invalid_image(profile_face_png: bytes) -> None:
+    assert error_code(profile_face_png[: len(profile_face_png) // 2]) == "invalid_image"
 
 
 def test_a_jpeg_with_garbage_after_its_header_is_an_invalid_image(face_jpeg: bytes) -> None:

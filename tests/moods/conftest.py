@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import celery_worker
-from tests.inference.conftest import face_jpeg, no_face_png
+from tests.inference.conftest import face_jpeg, no_face_jpeg
 
-__all__ = ["face_jpeg", "inference_worker_process", "no_face_png"]
+__all__ = ["face_jpeg", "inference_worker_process", "no_face_jpeg"]
 
 
 @pytest.fixture

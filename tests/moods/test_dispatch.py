@@ -80,13 +80,13 @@ def test_the_thread_pool_answers_a_real_frame_on_the_reply_channel(settings, fac
     assert message["latency_ms"] > 0
 
 
-def test_the_thread_pool_answers_every_frame_with_its_seq(face_jpeg: bytes, no_face_png: bytes) -> None:
+def test_the_thread_pool_answers_every_frame_with_its_seq(face_jpeg: bytes, no_face_jpeg: bytes) -> None:
     layer = InMemoryChannelLayer()
     dispatcher = ThreadPoolDispatcher(max_workers=2, max_pending=8, channel_layer=layer)
 
     async def stream() -> list[dict[str, Any]]:
         channel = await layer.new_channel()
-        for seq, frame in enumerate((face_jpeg, no_face_png, b"not an image"), start=1):
+        for seq, frame in enumerate((face_jpeg, no_face_jpeg, b"not an image"), start=1):
             dispatcher.submit(frame=frame, reply_channel=channel, seq=seq)
         return [await asyncio.wait_for(layer.receive(channel), FIRST_ANSWER_TIMEOUT) for _ in range(3)]
 
@@ -336,7 +336,7 @@ def test_a_failed_batch_fails_every_frame_in_it() -> None:
 
 @pytest.mark.services
 def test_a_real_worker_answers_stream_frames_on_the_reply_channel(
-    inference_worker_process, face_jpeg: bytes, no_face_png: bytes
+    inference_worker_process, face_jpeg: bytes, no_face_jpeg: bytes
 ) -> None:
     assert "msgpack" in django_settings.CELERY_ACCEPT_CONTENT, "CELERY_ACCEPT_CONTENT must accept msgpack frames"
     from smile_site.celery import ping
@@ -348,7 +348,7 @@ def test_a_real_worker_answers_stream_frames_on_the_reply_channel(
 
     async def stream() -> list[dict[str, Any]]:
         channel = await layer.new_channel()
-        for seq, frame in enumerate((face_jpeg, no_face_png, b"not an image", face_jpeg), start=1):
+        for seq, frame in enumerate((face_jpeg, no_face_jpeg, b"not an image", face_jpeg), start=1):
             dispatcher.submit(frame=frame, reply_channel=channel, seq=seq)
         return [await asyncio.wait_for(layer.receive(channel), FIRST_ANSWER_TIMEOUT) for _ in range(4)]
 

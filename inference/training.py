@@ -40,6 +40,9 @@ class TrainingConfig:
     # when it validates better than the best single epoch.
     average_last_fraction: float = 0.25
     seed: int = 2013
+    # Weights to start from instead of a fresh initialisation: a warm restart of the schedule
+    # on a trained model (fine-tuning), recorded in the model card.
+    init_weights: str = ""
 
     @property
     def first_averaged_epoch(self) -> int:
@@ -147,6 +150,8 @@ def train(
         warmup_steps=warmup_steps,
     )
     model = build_model()
+    if config.init_weights:
+        model.load_weights(config.init_weights)
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),

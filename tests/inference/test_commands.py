@@ -8,12 +8,15 @@ from io import StringIO
 from pathlib import Path
 
 import cv2
+import keras
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from inference.datasets import load_training_data
 from inference.emotions import EMOTIONS
+from inference.network import build_model
 
 
 def random_faces(n: int, seed: int = 0) -> np.ndarray:
@@ -165,3 +168,37 @@ def test_training_refuses_fewer_images_than_one_batch(tmp_path: Path) -> None:
     write_csv(data, {"Training": 4, "PublicTest": 2})
     with pytest.raises(CommandError, match="need at least 16 training images"):
         call_command("train_emotion_model", "--data", str(data), "--out", str(tmp_path / "m"), "--batch-size", "16")
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 32, "PublicTest": 8})
+    out_dir = tmp_path / "model"
+    shipped = Path(settings.SMILE_EMOTION_WEIGHTS)
+    call_command(
+        "train_emotion_model",
+        *("--data", str(data), "--out", str(out_dir), "--epochs", "1", "--batch-size", "16"),
+        *("--warmup-epochs", "0", "--learning-rate", "1e-9", "--init-weights", str(shipped)),
+        stdout=StringIO(),
+    )
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["training"]["init_weights"] == str(shipped)
+    # With a vanishing learning rate the convolutions are the shipped ones, not a fresh start.
+    tuned, original = build_model(), build_model()
+    tuned.load_weights(str(out_dir / "best.weights.h5"))
+    original.load_weights(str(shipped))
+    convs = [
+        [layer.get_weights()[0] for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+        for model in (tuned, original)
+    ]
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(*convs, strict=True))
+
+
+def test_fine_tuning_refuses_missing_weights(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 32, "PublicTest": 8})
+    with pytest.raises(CommandError, match="--init-weights: no such file"):
+        call_command(
+            "train_emotion_model",
+            *("--data", str(data), "--out", str(tmp_path / "m"), "--init-weights", str(tmp_path / "nope.h5")),
+        )

@@ -26,12 +26,21 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
         parser.add_argument("--learning-rate", type=float, default=defaults.peak_learning_rate)
         parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
+        parser.add_argument(
+            "--init-weights",
+            type=Path,
+            help="start from these weights (e.g. the shipped ones) and run the schedule again: fine-tuning",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from inference.training import train
 
-        if options["epochs"] < 1 or options["batch_size"] < 1:
-            raise CommandError("--epochs and --batch-size must be positive")
+        if options["epochs"] < 1 or options["batch_size"] < 1 or options["warmup_epochs"] < 0:
+            raise CommandError("--epochs and --batch-size must be positive, --warmup-epochs not negative")
+        init_weights = options["init_weights"]
+        if init_weights is not None and not init_weights.is_file():
+            raise CommandError(f"--init-weights: no such file: {init_weights}")
         try:
             train_set, val_set = load_training_data(options["data"])
         except (DatasetError, OSError) as exc:
@@ -42,6 +51,8 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             peak_learning_rate=options["learning_rate"],
             seed=options["seed"],
+            warmup_epochs=options["warmup_epochs"],
+            init_weights=str(init_weights or ""),
         )
         try:
             train(

@@ -33,7 +33,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     SMILE_DEBUG=0
 RUN groupadd --system --gid 10001 smile \
-    && useradd --system --uid 10001 --gid smile --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin smile
+    && useradd --system --uid 10001 --gid smile --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin smile \
+    && mkdir -p /srv/static \
+    && chown smile:smile /srv/static
+# /srv/static: the migrate service's collectstatic target. A new named volume mounted there
+# starts with this folder's owner, so the unprivileged user can write it; nginx reads it.
 WORKDIR /app
 EXPOSE 8000
 # No HEALTHCHECK here: it would apply to the worker, beat and migrate too. docker-compose.yml

@@ -32,8 +32,10 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' wss: ws:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; $$ is a literal dollar.
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, innermost first
+# (defaults may nest); $$ is a literal dollar.
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^${}]*))?\}")
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,11 @@ def interpolate(text: str, env: dict[str, str]) -> str:
             return current
         return current or ""
 
-    return INTERPOLATION.sub(value, text).replace("$$", "$")
+    while True:
+        substituted = INTERPOLATION.sub(value, text)
+        if substituted == text:
+            return substituted.replace("$$", "$")
+        text = substituted
 
 
 def interpolate_values(node: Any, env: dict[str, str]) -> Any:
@@ -221,7 +227,7 @@ def test_nginx_mounts_the_site_certificate_and_never_the_ca_key(compose: dict[st
 
 def test_every_variable_the_compose_file_reads_is_documented_in_env_example() -> None:
     text = (PROJECT_ROOT / "docker-compose.yml").read_text()
-    used = {match.group(1) for match in INTERPOLATION.finditer(text)}
+    used = set(VARIABLE.findall(text))
     assert used, "the compose file reads its configuration from .env"
     assert used - documented_variables() == set()
 
@@ -244,6 +250,8 @@ def test_check_deploy_is_clean_with_the_environment_compose_gives_the_image(comp
     for name in ("web1", "worker", "beat", "migrate"):
         service_env = {key: str(value) for key, value in rendered["services"][name]["environment"].items()}
         assert service_env["SMILE_DEBUG"] == "0", name
+        assert service_env["SMILE_DATABASE_URL"] == "postgres://smile:pg-password@postgres:5432/smile", name
+        assert service_env["SMILE_REDIS_URL"] == "redis://redis:6379/0", name
         clean = {key: value for key, value in os.environ.items() if not key.startswith(("SMILE_", "DJANGO_"))}
         done = subprocess.run(
             [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

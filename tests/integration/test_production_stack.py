@@ -273,7 +273,10 @@ def _socket_inodes(pid: int) -> set[int]:
 
 
 def _non_loopback_ipv4_addresses() -> list[str]:
-    done = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, timeout=10, check=False)
+    try:
+        done = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, timeout=10, check=False)
+    except FileNotFoundError:  # no iproute2: the /proc check above still holds
+        return []
     if done.returncode != 0:
         return []
     return [

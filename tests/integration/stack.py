@@ -93,6 +93,7 @@ class Stack:
     http_port: int
     web_ports: dict[str, int]
     ca_cert: Path
+    site_cert: Path
     nginx_dir: Path
 
     def web_log(self, name: str) -> str:
@@ -216,6 +217,7 @@ def running_stack(*, database: LiveDatabase, redis_url: str, work_dir: Path, ngi
             http_port=http_port,
             web_ports=web_ports,
             ca_cert=issued.paths.ca_cert,
+            site_cert=issued.paths.site_cert,
             nginx_dir=prefix,
         )
     finally:

@@ -9,7 +9,9 @@ one kills a daphne.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import http.client
 import json
 import re
@@ -25,8 +27,12 @@ from pathlib import Path
 
 import pytest
 import websockets
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import sync_playwright
 from websockets.typing import Origin
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.inference.conftest import encode, webcam_frame_with_face
 from tests.integration.live import PostgresServer, StreamClient, created_database, open_stream, pair_through_the_pages
 from tests.integration.stack import WEB_SERVICES, Stack, client_context, nginx_binary, running_stack
@@ -311,6 +317,58 @@ def test_only_nginx_listens_beyond_loopback(stack: Stack) -> None:
         assert _connects(address, stack.http_port), address
         for name in WEB_SERVICES:
             assert not _connects(address, stack.web_ports[name]), (name, address)
+
+
+# --- A real browser ------------------------------------------------------------------------
+
+
+def spki_pin(certificate: Path) -> str:
+    """Chromium's pin for a certificate: base64 of the SHA-256 of its public key (SPKI)."""
+    public = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def test_chromium_signs_up_over_http_2_through_nginx_with_no_csp_violation(stack: Stack) -> None:
+    if not CHROMIUM.exists():
+        require_service("Chromium", f"Chromium not found at {CHROMIUM}")
+    origin = stack.site.origin
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        # Chromium accepts exactly the generated certificate (its key pinned), nothing else.
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki_pin(stack.site_cert)}"],
+        )
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(30_000)
+            page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            for path in ("/", "/accounts/login/", "/accounts/signup/"):
+                response = page.goto(origin + path)
+                assert response is not None
+                assert response.status == 200, path
+                assert response.header_value("content-security-policy") == CSP
+                protocol = page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol")
+                assert protocol == "h2", path
+                # The site's own stylesheet loaded under the CSP.
+                assert page.evaluate("[...document.styleSheets].some(sheet => sheet.cssRules.length > 0)"), path
+
+            page.fill('input[name="email"]', f"browser-{secrets.token_hex(4)}@example.com")
+            page.fill('input[name="display_name"]', "Browser")
+            page.select_option('select[name="time_zone"]', "UTC")
+            page.fill('input[name="password1"]', "a-long-and-kind-passphrase-7")
+            page.fill('input[name="password2"]', "a-long-and-kind-passphrase-7")
+            page.locator('form:has(input[name="password2"]) [type="submit"]').click()
+            page.wait_for_url(f"{origin}/dashboard/")
+            cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+            assert cookies["sessionid"]["secure"]
+            assert cookies["sessionid"]["httpOnly"]
+        finally:
+            browser.close()
+    assert problems == [], "console errors (a CSP violation shows up here)"
 
 
 # --- Failure of one instance (last: it leaves the stack with two) -------------------------

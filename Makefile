@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest install clean
+.PHONY: run test lint typecheck migrations-check pytest install clean certs
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "S.M.I.L.E needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -34,6 +34,10 @@ pytest: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check pytest
+
+# A local CA and a certificate for localhost under certs/ (git-ignored); FORCE=1 makes a new CA.
+certs: $(INSTALLED)
+	$(BIN)/python -m deploy.certs $(if $(FORCE),--force)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,7 +1,7 @@
 """Load test of the stream: N WebSocket clients sending F frames per second for T seconds.
 
     .venv/bin/python bench/stream.py --url ws://127.0.0.1:8000/ws/stream/ --token TOKEN \\
-        [--clients 50] [--fps 1] [--seconds 60] [--origin http://127.0.0.1:8000]
+        [--clients 50] [--fps 1] [--seconds 60] [--origin http://127.0.0.1:8000] [--cafile CA.pem]
 
 ``--token`` is a paired device's access token (every client uses it; a device may hold several
 sockets). ``--create-token`` instead creates a bench user and device in the database the
@@ -9,6 +9,7 @@ server uses (same SMILE_* environment) and prints nothing secret. Each client au
 with the first message, sends 640x480 JPEG frames of a real face at the given rate, and
 matches every answer to its frame by ``seq``. Prints throughput, result latency percentiles,
 drops by reason and errors by code. Traffic goes only to the given URL (use loopback).
+For ``wss://`` (through nginx), ``--cafile`` names the CA to trust (``make certs`` writes one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 import statistics
 import sys
 import time
@@ -46,7 +48,15 @@ def face_frames(count: int) -> list[bytes]:
 
 
 async def run_client(
-    url: str, origin: str, token: str, frames: list[bytes], fps: float, seconds: float, tally: Tally, start_delay: float
+    url: str,
+    origin: str,
+    token: str,
+    frames: list[bytes],
+    fps: float,
+    seconds: float,
+    tally: Tally,
+    start_delay: float,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     import websockets
     from websockets.typing import Origin
@@ -54,7 +64,7 @@ async def run_client(
     await asyncio.sleep(start_delay)
     sent_at: dict[int, float] = {}
     try:
-        async with websockets.connect(url, origin=Origin(origin), max_size=2**20, open_timeout=30) as socket:
+        async with websockets.connect(url, origin=Origin(origin), max_size=2**20, open_timeout=30, ssl=tls) as socket:
             await socket.send(json.dumps({"type": "auth", "token": token}))
             ready = json.loads(await asyncio.wait_for(socket.recv(), 10))
             if ready.get("type") != "ready":
@@ -113,6 +123,7 @@ def create_token() -> str:
 async def main_async(args: argparse.Namespace) -> None:
     frames = face_frames(20)
     tally = Tally()
+    tls = ssl.create_default_context(cafile=args.cafile) if args.url.startswith("wss://") else None
     started = time.perf_counter()
     await asyncio.gather(
         *(
@@ -125,6 +136,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 args.seconds,
                 tally,
                 start_delay=i / args.clients / args.fps,
+                tls=tls,
             )  # spread the clients over one frame period
             for i in range(args.clients)
         )
@@ -151,6 +163,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--cafile", help="CA certificate to trust for wss:// (default: the system's)")
     args = parser.parse_args()
     if args.create_token:
         args.token = create_token()

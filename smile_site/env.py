@@ -40,8 +40,12 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    """A comma-separated list; empty items are dropped."""
+    """A comma-separated list; empty items are dropped. Unset or blank means the default.
+
+    Blank counts as unset because ``.env`` files and docker compose pass ``NAME=`` for a
+    variable left empty, which must not turn a default list into an empty one.
+    """
     raw = os.environ.get(name)
-    if raw is None:
+    if raw is None or not raw.strip():
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]

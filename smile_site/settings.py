@@ -127,6 +127,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic clean-up, run by `celery -A smile_site beat` in production.
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-pairings": {"task": "accounts.purge_expired_pairings", "schedule": 3600.0},
+    "clear-expired-sessions": {"task": "accounts.clear_expired_sessions", "schedule": 86400.0},
 }
 
 # --- Accounts ----------------------------------------------------------------------------

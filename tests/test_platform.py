@@ -133,3 +133,15 @@ def test_a_malformed_rate_limit_override_is_a_clear_configuration_error() -> Non
     result = run_manage("check", env={"SMILE_RATE_LIMITS": "login-ip"})
     assert result.returncode != 0
     assert "SMILE_RATE_LIMITS must look like" in result.stderr
+
+
+def test_a_blank_list_variable_means_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docker compose and .env files pass NAME= for a variable left empty.
+    from smile_site.env import env_list
+
+    monkeypatch.setenv("SMILE_PROBE_LIST", "  ")
+    assert env_list("SMILE_PROBE_LIST", ["a"]) == ["a"]
+    monkeypatch.setenv("SMILE_PROBE_LIST", "x, ,y")
+    assert env_list("SMILE_PROBE_LIST", ["a"]) == ["x", "y"]
+    monkeypatch.delenv("SMILE_PROBE_LIST")
+    assert env_list("SMILE_PROBE_LIST", ["a"]) == ["a"]

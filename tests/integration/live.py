@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -146,10 +147,14 @@ class LiveSite:
     log_dir: Path
     started_at: float
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Behind a TLS proxy (tests/integration/stack.py): its https:// origin and the client
+    # context that trusts its certificate. Unset, clients talk to daphne directly.
+    public_origin: str | None = None
+    ssl_context: ssl.SSLContext | None = None
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.public_origin or f"http://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -157,7 +162,11 @@ class LiveSite:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/stream/"
+        scheme, _, authority = self.origin.partition("://")
+        return f"{'wss' if scheme == 'https' else 'ws'}://{authority}/ws/stream/"
+
+    def web_client(self) -> WebClient:
+        return WebClient(self.base_url, ssl_context=self.ssl_context)
 
     def log_paths(self) -> list[Path]:
         return sorted(self.log_dir.glob("*.log"))
@@ -188,11 +197,11 @@ class LiveSite:
             assert process.poll() is None, f"{name} exited with {process.returncode}\n{self.log_tail()}"
 
 
-def _spawn(site: LiveSite, name: str, args: list[str]) -> None:
+def _spawn(site: LiveSite, name: str, args: list[str], *, program: str = sys.executable) -> None:
     with (site.log_dir / f"{name}.log").open("wb") as log:
         # The child keeps its own copy of the descriptor; ours closes at once.
         site.processes[name] = subprocess.Popen(
-            [sys.executable, *args], cwd=PROJECT_ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT
+            [program, *args], cwd=PROJECT_ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT
         )
 
 
@@ -208,11 +217,12 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=STOP_TIMEOUT)
 
 
-def _wait_until_healthy(site: LiveSite, deadline: float) -> None:
+def _wait_until_healthy(site: LiveSite, deadline: float, *, base_url: str | None = None) -> None:
     while True:
         site.assert_running()
         try:
-            with urllib.request.urlopen(site.base_url + "/healthz", timeout=2) as response:  # noqa: S310 - loopback
+            url = (base_url or site.base_url) + "/healthz"
+            with urllib.request.urlopen(url, timeout=2, context=site.ssl_context) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (OSError, urllib.error.URLError):
@@ -298,15 +308,21 @@ class Page:
 class WebClient:
     """Keeps cookies and sends Django's CSRF token with every form, like a browser."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.base_url = base_url
         self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), urllib.request.HTTPSHandler(context=ssl_context)
+        )
 
     def request(
         self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Page:
-        request = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})  # noqa: S310
+        headers = dict(headers or {})
+        if method not in {"GET", "HEAD"}:
+            # Browsers send Origin with every POST; Django's CSRF check demands it (or a Referer) over HTTPS.
+            headers.setdefault("Origin", self.base_url)
+        request = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers)  # noqa: S310
         try:
             with self.opener.open(request, timeout=HTTP_TIMEOUT) as response:
                 return Page(response.status, response.url, response.read().decode())
@@ -356,7 +372,7 @@ class PairedDevice:
 
 def pair_through_the_pages(site: LiveSite, *, device_name: str = "Chrome on the live test") -> PairedDevice:
     """Sign up and pair a device as a person and the extension would: the API, the /pair/ pages, polling."""
-    extension = WebClient(site.base_url)
+    extension = site.web_client()
     status, started = extension.post_json("/api/pair/start", {"device_name": device_name})
     assert status == 200, started
     device_code, user_code = started["device_code"], started["user_code"]
@@ -369,7 +385,7 @@ def pair_through_the_pages(site: LiveSite, *, device_name: str = "Chrome on the 
     )
 
     email = f"live-{secrets.token_hex(4)}@example.com"
-    browser = WebClient(site.base_url)
+    browser = site.web_client()
     browser.sign_up(email)
     verification = urllib.parse.urlsplit(started["verification_uri_complete"])
     assert browser.get(f"{verification.path}?{verification.query}").status == 200
@@ -466,7 +482,12 @@ class StreamClient:
 async def open_stream(site: LiveSite, *, token: str | None = None) -> AsyncIterator[StreamClient]:
     """A socket with the site's own Origin; authenticated (and ``ready`` received) when ``token`` is given."""
     async with websockets.connect(
-        site.ws_url, origin=Origin(site.origin), open_timeout=30, close_timeout=5, max_size=2**20
+        site.ws_url,
+        origin=Origin(site.origin),
+        open_timeout=30,
+        close_timeout=5,
+        max_size=2**20,
+        ssl=site.ssl_context if site.ws_url.startswith("wss:") else None,
     ) as connection:
         stream = StreamClient(connection)
         try:

@@ -1,0 +1,1 @@
+"""Deployment helpers: local certificates (``make certs``), the nginx template, container health checks."""

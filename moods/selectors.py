@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
-from django.db.models import F, FloatField, Sum
+from django.db.models import CharField, F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 
 from moods.encouragement import WindowSample
-from moods.models import Encouragement, EncouragementSettings, MoodEvent
+from moods.models import CaptureSettings, Encouragement, EncouragementSettings, MoodEvent
 
 # How far before ``since`` a window may start and still reach into the period: it lets the
 # (user, started_at) index bound the scan. Windows last a minute; a late close stays far below.
@@ -74,3 +76,75 @@ def daily_sadness(*, user_id: int, tz: tzinfo, first_day: date, last_day: date) 
         .values_list("day", "weighted", "face_count")
     )
     return {day: weighted / faces for day, weighted, faces in rows if faces}
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def capture_settings(*, user_id: int) -> CaptureSettings:
+    """The user's capture defaults; an unsaved default row when they never chose any."""
+    return CaptureSettings.objects.filter(user_id=user_id).first() or CaptureSettings(user_id=user_id)
+
+
+def latest_event(*, user_id: int) -> MoodEvent | None:
+    return MoodEvent.objects.filter(user_id=user_id).select_related("device").order_by("-started_at", "-id").first()
+
+
+def latest_encouragement(*, user_id: int) -> Encouragement | None:
+    return Encouragement.objects.filter(user_id=user_id).order_by("-sent_at", "-id").first()
+
+
+def has_mood_data(*, user_id: int) -> bool:
+    return MoodEvent.objects.filter(user_id=user_id).exists()
+
+
+def streaming_device_ids(*, user_id: int, now: datetime, window: timedelta) -> set[int | None]:
+    """Devices (None: the website's live page) with a window that ended within ``window`` of ``now``.
+
+    A stream stores a window every ``window_seconds``, so a recent one means it is streaming now.
+    """
+    return set(
+        MoodEvent.objects.filter(
+            user_id=user_id, started_at__gte=now - window - LONGEST_WINDOW, ended_at__gte=now - window
+        )
+        .order_by()
+        .values_list("device_id", flat=True)
+        .distinct()
+    )
+
+
+def encouragement_log(*, user_id: int) -> QuerySet[Encouragement]:
+    return Encouragement.objects.filter(user_id=user_id).order_by("-sent_at", "-id")
+
+
+def timeline(*, user_id: int, start: datetime, end: datetime) -> QuerySet[Any]:
+    """Mood events and encouragements in [start, end), newest first, as (kind, at, id) rows: one SQL UNION.
+
+    Paginate it, then load the page's rows with ``timeline_rows``.
+    """
+    events = (
+        MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .annotate(kind=Value("mood", output_field=CharField()), at=F("started_at"))
+        .values_list("kind", "at", "id")
+    )
+    nudges = (
+        Encouragement.objects.filter(user_id=user_id, sent_at__gte=start, sent_at__lt=end)
+        .order_by()
+        .annotate(kind=Value("encouragement", output_field=CharField()), at=F("sent_at"))
+        .values_list("kind", "at", "id")
+    )
+    return events.union(nudges, all=True).order_by("-at", "-id")
+
+
+def timeline_rows(*, user_id: int, page: Iterable[tuple[str, datetime, int]]) -> list[MoodEvent | Encouragement]:
+    """The objects behind one page of ``timeline``, in its order."""
+    keys = list(page)
+    events = MoodEvent.objects.select_related("device").in_bulk([pk for kind, _, pk in keys if kind == "mood"])
+    nudges = Encouragement.objects.in_bulk([pk for kind, _, pk in keys if kind == "encouragement"])
+    rows: list[MoodEvent | Encouragement] = []
+    for kind, _, pk in keys:
+        row = events.get(pk) if kind == "mood" else nudges.get(pk)
+        if row is not None and row.user_id == user_id:
+            rows.append(row)
+    return rows

@@ -69,7 +69,7 @@ def build_events(
     until: datetime | None = None,
 ) -> Iterator[MoodEvent]:
     """Unsaved one-minute ``MoodEvent`` rows for local days first_day.. (``sessions`` fixed, or varying by day)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - made-up demo data, reproducible on purpose
     for index in range(days):
         day = first_day + timedelta(days=index)
         low = low_mood(index, rng)

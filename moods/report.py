@@ -21,6 +21,21 @@ class CalendarDay:
     mix: Mix | None
     in_span: bool
 
+    @property
+    def css(self) -> str:
+        if not self.in_span:
+            return "px px-out"
+        return f"px px-{'none' if self.mix is None else self.mix.dominant}"
+
+    @property
+    def label(self) -> str:
+        """What the day's square says, in words (its title and its screen-reader text)."""
+        if not self.in_span:
+            return ""
+        if self.mix is None:
+            return f"{self.day:%a %d %b}: no data"
+        return f"{self.day:%a %d %b}: mostly {self.mix.dominant}, {self.mix.minutes} min"
+
 
 @dataclass(frozen=True)
 class HeatCell:
@@ -32,6 +47,12 @@ class HeatCell:
         if self.cell is None:
             return 0
         return 1 + sum(self.cell.sad >= bound for bound in SAD_LEVELS)
+
+    @property
+    def label(self) -> str:
+        if self.cell is None:
+            return f"{self.hour}:00 no data"
+        return f"{self.hour}:00 sad {round(self.cell.sad * 100)}% of {self.cell.minutes} min"
 
 
 @dataclass
@@ -54,6 +75,14 @@ class Report:
                 for emotion in EMOTIONS
             },
         }
+
+    def table_rows(self) -> list[tuple[str, int, list[str]]]:
+        """The chart as table rows: bucket label, observed minutes, each emotion's share in percent."""
+        return [
+            (label, mix.minutes, [f"{round(mix.shares[emotion] * 100)}%" for emotion in EMOTIONS])
+            for label, mix in self.buckets
+            if mix is not None
+        ]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,19 +142,17 @@ class Report:
 
 
 def build_report(*, user_id: int, span: Span, kind: str) -> Report:
+    """Two queries: the span's hourly sums (all but the trend add up from them) and the previous span's total."""
     bucket = span.bucket()
-    by_bucket = history.mix_by_bucket(user_id=user_id, span=span, bucket=bucket)
+    hourly = history.hourly_sums(user_id=user_id, span=span)
+    by_bucket = history.mixes(history.fold(hourly, lambda hour: history.bucket_of(hour, bucket)))
     buckets = [(history.bucket_label(key, bucket), by_bucket.get(key)) for key in history.bucket_keys(span, bucket)]
-    # A day's buckets are the days themselves: no second query for the calendar.
-    days = (
-        {key: mix for key, mix in by_bucket.items() if isinstance(key, date)}
-        if bucket == "day"
-        else history.daily_mix(user_id=user_id, span=span)
-    )
-    overall = history.overall_mix(user_id=user_id, start=span.start, end=span.end)
+    days = history.mixes(history.fold(hourly, lambda hour: hour.date()))
+    total = sum(hourly.values(), start=history.Sums(seconds=0.0, weighted=(0.0,) * len(EMOTIONS)))
+    overall = total.mix()
     previous_span = span.previous()
     previous = history.overall_mix(user_id=user_id, start=previous_span.start, end=previous_span.end)
-    cells = history.weekday_hour(user_id=user_id, span=span)
+    cells = history.weekday_hour(hourly)
     report = Report(span=span, kind=kind, overall=overall, previous=previous, buckets=buckets, days=days, cells=cells)
     report.insights = insights_for(
         overall=overall, previous=previous, hours=history.hours_of_day(cells.items()), days=span.days

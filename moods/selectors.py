@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
 
-from django.db.models import CharField, F, FloatField, QuerySet, Sum, Value
+from django.db.models import F, FloatField, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from moods.encouragement import WindowSample
@@ -117,34 +116,40 @@ def encouragement_log(*, user_id: int) -> QuerySet[Encouragement]:
     return Encouragement.objects.filter(user_id=user_id).order_by("-sent_at", "-id")
 
 
-def timeline(*, user_id: int, start: datetime, end: datetime) -> QuerySet[Any]:
-    """Mood events and encouragements in [start, end), newest first, as (kind, at, id) rows: one SQL UNION.
+@dataclass(frozen=True)
+class TimelinePage:
+    rows: list[MoodEvent | Encouragement]
+    # Pass as ``until`` for the next (older) page; None on the last page.
+    older: datetime | None
 
-    Paginate it, then load the page's rows with ``timeline_rows``.
+
+def _moment(row: MoodEvent | Encouragement) -> datetime:
+    return row.started_at if isinstance(row, MoodEvent) else row.sent_at
+
+
+def timeline(
+    *, user_id: int, start: datetime, end: datetime, until: datetime | None = None, limit: int = 50
+) -> TimelinePage:
+    """Mood events and encouragements in [start, min(end, until)], newest first, ``limit`` at most.
+
+    Keyset pagination: two index range scans of ``limit + 1`` rows each, merged; no count and no
+    offset, so the last page of a year costs what the first does. A page never splits rows that
+    share a moment: they all go to the next page.
     """
-    events = (
-        MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
-        .order_by()
-        .annotate(kind=Value("mood", output_field=CharField()), at=F("started_at"))
-        .values_list("kind", "at", "id")
-    )
-    nudges = (
-        Encouragement.objects.filter(user_id=user_id, sent_at__gte=start, sent_at__lt=end)
-        .order_by()
-        .annotate(kind=Value("encouragement", output_field=CharField()), at=F("sent_at"))
-        .values_list("kind", "at", "id")
-    )
-    return events.union(nudges, all=True).order_by("-at", "-id")
-
-
-def timeline_rows(*, user_id: int, page: Iterable[tuple[str, datetime, int]]) -> list[MoodEvent | Encouragement]:
-    """The objects behind one page of ``timeline``, in its order."""
-    keys = list(page)
-    events = MoodEvent.objects.select_related("device").in_bulk([pk for kind, _, pk in keys if kind == "mood"])
-    nudges = Encouragement.objects.in_bulk([pk for kind, _, pk in keys if kind == "encouragement"])
-    rows: list[MoodEvent | Encouragement] = []
-    for kind, _, pk in keys:
-        row = events.get(pk) if kind == "mood" else nudges.get(pk)
-        if row is not None and row.user_id == user_id:
-            rows.append(row)
-    return rows
+    events = MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
+    nudges = Encouragement.objects.filter(user_id=user_id, sent_at__gte=start, sent_at__lt=end)
+    if until is not None:
+        events = events.filter(started_at__lte=until)
+        nudges = nudges.filter(sent_at__lte=until)
+    merged: list[MoodEvent | Encouragement] = [
+        *events.select_related("device").order_by("-started_at", "-id")[: limit + 1],
+        *nudges.order_by("-sent_at", "-id")[: limit + 1],
+    ]
+    merged.sort(key=_moment, reverse=True)
+    if len(merged) <= limit:
+        return TimelinePage(rows=merged, older=None)
+    cut = _moment(merged[limit])
+    rows = [row for row in merged[:limit] if _moment(row) > cut]
+    if not rows:  # more than ``limit`` rows at one moment: show them, move on strictly before it
+        return TimelinePage(rows=merged[:limit], older=cut - timedelta(microseconds=1))
+    return TimelinePage(rows=rows, older=cut)

@@ -5,7 +5,7 @@ Views stay thin: validate with a form, call selectors/services, render. Times ar
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -95,8 +95,9 @@ def history(request: HttpRequest) -> HttpResponse:
         return render(request, "moods/history.html", context, status=400)
     kind = form.cleaned_data["range"]
     report = build_report(user_id=user.pk, span=span, kind=kind)
-    paginator = Paginator(selectors.timeline(user_id=user.pk, start=span.start, end=span.end), TIMELINE_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    timeline = selectors.timeline(
+        user_id=user.pk, start=span.start, end=span.end, until=_until(request), limit=TIMELINE_PER_PAGE
+    )
     shifted = {
         "earlier": span.first - timedelta(days=1),
         "later": span.last + timedelta(days=span.days) if span.last < _today(user) else None,
@@ -106,8 +107,8 @@ def history(request: HttpRequest) -> HttpResponse:
         report_json=report.as_json(),
         span=span,
         kind=kind,
-        timeline_page=page,
-        timeline=selectors.timeline_rows(user_id=user.pk, page=page.object_list),
+        timeline=timeline,
+        timeline_is_first=_until(request) is None,
         shifted=shifted,
         query_without_page=_without_page(request),
     )
@@ -116,8 +117,18 @@ def history(request: HttpRequest) -> HttpResponse:
 
 def _without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("until", None)
     return query.urlencode()
+
+
+def _until(request: HttpRequest) -> datetime | None:
+    """The timeline's keyset cursor (an ISO moment); a malformed one means the first page."""
+    raw = request.GET.get("until", "")
+    try:
+        moment = datetime.fromisoformat(raw) if raw and len(raw) <= 40 else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 @login_required

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Device, User
-from moods.demo import bulk_insert, build_events
+from moods.demo import build_events, bulk_insert
 from moods.models import Encouragement, EncouragementSettings, MoodEvent
 
 DEMO_EMAIL = "demo@smile.local"
-DEMO_PASSWORD = "smile-demo-garden-90"
+DEMO_PASSWORD = "smile-demo-garden-90"  # noqa: S105 - the documented password of a local demo account
 DEMO_TIME_ZONE = "Europe/Berlin"
 DEMO_DEVICE = "Chrome on the demo laptop"
 SEED = 90
@@ -72,7 +72,7 @@ def seed_demo(
 
 def _encouragements(*, user: User, now: datetime, days: int) -> int:
     """A nudge at the saddest stored minute of some days, with the numbers that would have fired it."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - made-up demo data, reproducible on purpose
     nudges = []
     for offset in sorted(rng.sample(range(1, days), k=min(12, days - 1)), reverse=True):
         day_start = now - timedelta(days=offset)

@@ -83,8 +83,8 @@ class EncouragementForm(_EncouragementModelForm):
         help_text=THRESHOLD_HELP,
         widget=forms.NumberInput(attrs={"type": "range", "min": "0.05", "max": "0.95", "step": "0.05"}),
         error_messages={
-            "min_value": "The threshold must be at least 0.05 (5%).",
-            "max_value": "The threshold must be at most 0.95 (95%).",
+            "min_value": "The threshold must be at least 0.05 (5%%).",
+            "max_value": "The threshold must be at most 0.95 (95%%).",
         },
     )
 

@@ -17,9 +17,11 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 
 
 @register.filter
-def percent(share: float | None) -> str:
-    """0.4234 -> '42%'; None -> a dash."""
-    return "-" if share is None else f"{round(share * 100)}%"
+def percent(share: object) -> str:
+    """0.4234 -> '42%'; anything that is not a number (a missing value) -> a dash."""
+    if isinstance(share, bool) or not isinstance(share, int | float):
+        return "-"
+    return f"{round(share * 100)}%"
 
 
 @register.filter

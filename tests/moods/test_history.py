@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +22,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def scores(**shares: float) -> dict[str, float]:
     """Scores for the seven emotions: the given ones, the rest of 1 on neutral."""
-    values = {emotion: 0.0 for emotion in EMOTIONS} | shares
+    values = dict.fromkeys(EMOTIONS, 0.0) | shares
     values["neutral"] = round(1 - sum(v for e, v in values.items() if e != "neutral"), 6)
     return values
 
@@ -41,8 +40,8 @@ def event(user_id: int, start: datetime, *, seconds: float = 60, **shares: float
     )
 
 
-def utc(*args: Any) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -158,7 +157,8 @@ def test_weeks_start_on_monday_in_local_time(user_id: int) -> None:
     assert weeks[date(2026, 1, 12)].shares["sad"] == pytest.approx(1)
     assert weeks[date(2026, 1, 5)].shares["happy"] == pytest.approx(1)
     keys = history.bucket_keys(span, "week")
-    assert keys[0] == date(2025, 12, 1) and keys[-1] == date(2026, 3, 30)
+    assert keys[0] == date(2025, 12, 1)
+    assert keys[-1] == date(2026, 3, 30)
 
 
 def test_only_the_users_own_events_in_the_span_count(user_id: int) -> None:
@@ -170,7 +170,9 @@ def test_only_the_users_own_events_in_the_span_count(user_id: int) -> None:
 
     mix = history.overall_mix(user_id=user_id, start=span.start, end=span.end)
 
-    assert mix is not None and mix.minutes == 1 and mix.shares["happy"] == pytest.approx(1)
+    assert mix is not None
+    assert mix.minutes == 1
+    assert mix.shares["happy"] == pytest.approx(1)
 
 
 def test_spans_pick_their_bucket_and_know_the_previous_span() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from inference.emotions import EMOTIONS
-from moods.models import Encouragement, MoodEvent
+from moods.models import Encouragement, MoodEvent, MoodQuarter
 from moods.selectors import local_midnight
 
 CHUNK_SIZE = 2000
@@ -135,18 +135,21 @@ def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
 
 def count_in_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | None) -> tuple[int, int]:
     """How many mood events and encouragements lie in the local days first..last (None: everything)."""
-    events, nudges = _in_days(user_id=user_id, tz=tz, first=first, last=last)
+    events, nudges, _ = _in_days(user_id=user_id, tz=tz, first=first, last=last)
     return events.count(), nudges.count()
 
 
-def _in_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | None) -> tuple[Any, Any]:
+def _in_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | None) -> tuple[Any, Any, Any]:
     events = MoodEvent.objects.filter(user_id=user_id)
     nudges = Encouragement.objects.filter(user_id=user_id)
+    quarters = MoodQuarter.objects.filter(user_id=user_id)
     if first is not None and last is not None:
         start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
         events = events.filter(started_at__gte=start, started_at__lt=end)
         nudges = nudges.filter(sent_at__gte=start, sent_at__lt=end)
-    return events, nudges
+        # Local midnights are whole quarter hours: these quarters hold exactly the deleted windows.
+        quarters = quarters.filter(start__gte=start, start__lt=end)
+    return events, nudges, quarters
 
 
 def delete_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | None) -> tuple[int, int]:
@@ -154,8 +157,9 @@ def delete_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | No
     inclusive, or everything when both are None; returns how many of each were deleted."""
     if (first is None) != (last is None):
         raise ValueError("give both days or neither")
-    events, nudges = _in_days(user_id=user_id, tz=tz, first=first, last=last)
+    events, nudges, quarters = _in_days(user_id=user_id, tz=tz, first=first, last=last)
     with transaction.atomic():
         deleted_events, _ = events.delete()
         deleted_nudges, _ = nudges.delete()
+        quarters.delete()
     return deleted_events, deleted_nudges

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from inference.emotions import EMOTIONS
+from moods import rollup
 from moods.models import MoodEvent, window_seconds
 
 # Typical expression mix of someone at a screen: mostly neutral, some happy, a little of the rest.
@@ -97,10 +98,13 @@ def build_events(
 
 
 def bulk_insert(events: Iterator[MoodEvent], *, batch_size: int = 5000) -> int:
-    """Insert in batches (never the whole history in memory); returns the count."""
+    """Insert in batches (never the whole history in memory), then rebuild the users' quarter-hour
+    rollup (``bulk_create`` skips ``MoodEvent.save``); returns the count."""
     batch: list[MoodEvent] = []
     count = 0
+    users: set[int] = set()
     for event in events:
+        users.add(event.user_id)
         batch.append(event)
         if len(batch) >= batch_size:
             MoodEvent.objects.bulk_create(batch)
@@ -109,4 +113,6 @@ def bulk_insert(events: Iterator[MoodEvent], *, batch_size: int = 5000) -> int:
     if batch:
         MoodEvent.objects.bulk_create(batch)
         count += len(batch)
+    for user_id in users:
+        rollup.rebuild(user_id=user_id)
     return count

@@ -1,11 +1,13 @@
 """Reads for the history pages: a user's mood aggregated by hour, day, week, weekday x hour, in their time zone.
 
-The events are aggregated in SQL, never in a Python loop over mood events: one ``GROUP BY`` per
-report, by local clock hour (``TruncHour`` with the user's ``tzinfo``), with observed seconds and
-``sum(score * seconds)`` per emotion. A window counts by its length (``MoodEvent.seconds``), so the
-share of an emotion is ``sum(score * seconds) / sum(seconds)``. Days, ISO weeks, weekday x hour and
-totals are sums of those hourly sums (at most 24 x 366 of them): one scan of a year of minutes
-instead of four (measured in bench/history.py). Windows belong to the local hour they start in.
+Aggregation happens in SQL, never in a Python loop over mood events. Windows are summed into UTC
+quarter hours as they are stored (``MoodQuarter``, ``moods.rollup``): observed seconds and
+``sum(score * seconds)`` per emotion, so a window counts by its length and the share of an emotion
+is ``sum(score * seconds) / sum(seconds)``. A report is one ``GROUP BY`` local clock hour
+(``TruncHour`` with the user's ``tzinfo``) over those quarters; days, ISO weeks, weekday x hour and
+totals add up from the hourly sums (at most 24 x 366). A year of one-minute windows (~175,000 rows)
+is thus at most 35,136 quarters (measured in bench/history.py). Windows belong to the local hour
+they start in.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal, TypeVar
 
-from django.db.models import F, FloatField, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncHour
 
 from inference.emotions import EMOTIONS
-from moods.models import MoodEvent
+from moods.models import MoodQuarter
 from moods.selectors import local_midnight
 
 Bucket = Literal["hour", "day", "week"]
@@ -80,13 +82,6 @@ class Mix:
         }
 
 
-def _sums() -> dict[str, Any]:
-    sums: dict[str, Any] = {"total_seconds": Sum("seconds")}
-    for emotion in EMOTIONS:
-        sums[f"{emotion}_weighted"] = Sum(F(emotion) * F("seconds"), output_field=FloatField())
-    return sums
-
-
 def _mix(row: dict[str, Any]) -> Mix | None:
     seconds = float(row["total_seconds"] or 0.0)
     if seconds <= 0:
@@ -94,14 +89,9 @@ def _mix(row: dict[str, Any]) -> Mix | None:
     return Mix(seconds=seconds, shares={emotion: float(row[f"{emotion}_weighted"]) / seconds for emotion in EMOTIONS})
 
 
-def events_in(*, user_id: int, start: datetime, end: datetime) -> QuerySet[MoodEvent]:
-    """The user's stored windows that start in [start, end): the (user, started_at) index bounds the scan."""
-    return MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
-
-
 def overall_mix(*, user_id: int, start: datetime, end: datetime) -> Mix | None:
-    """The mix over [start, end); None when nothing was observed."""
-    return _mix(events_in(user_id=user_id, start=start, end=end).aggregate(**_sums()))
+    """The mix of windows starting in [start, end) (whole quarter hours); None when nothing was observed."""
+    return _mix(quarters_in(user_id=user_id, start=start, end=end).aggregate(**_quarter_sums()))
 
 
 @dataclass(frozen=True)
@@ -126,19 +116,28 @@ class Sums:
         )
 
 
+def quarters_in(*, user_id: int, start: datetime, end: datetime) -> QuerySet[MoodQuarter]:
+    """The user's quarter-hour sums in [start, end) (local midnights are whole quarter hours)."""
+    return MoodQuarter.objects.filter(user_id=user_id, start__gte=start, start__lt=end)
+
+
+def _quarter_sums() -> dict[str, Any]:
+    return {"total_seconds": Sum("seconds")} | {f"{emotion}_weighted": Sum(emotion) for emotion in EMOTIONS}
+
+
 def hourly_sums(*, user_id: int, span: Span) -> dict[datetime, Sums]:
-    """One ``GROUP BY`` local clock hour over the span: {naive local hour: sums}.
+    """One ``GROUP BY`` local clock hour over the span's quarter-hour rollup: {naive local hour: sums}.
 
     Everything a report shows (hours, days, weeks, weekday x hour, the total) adds up from
-    these at most 24 x 366 rows, so the year's events are scanned once. The two 02:00 hours of
-    a fall-back night are one local clock hour; the missing hour of a spring-forward night has no row.
+    these at most 24 x 366 rows. The two 02:00 hours of a fall-back night are one local clock
+    hour; the missing hour of a spring-forward night has no row.
     """
     rows = (
-        events_in(user_id=user_id, start=span.start, end=span.end)
+        quarters_in(user_id=user_id, start=span.start, end=span.end)
         .order_by()
-        .annotate(key=TruncHour("started_at", tzinfo=span.tz))
+        .annotate(key=TruncHour("start", tzinfo=span.tz))
         .values("key")
-        .annotate(**_sums())
+        .annotate(**_quarter_sums())
         .values_list("key", "total_seconds", *(f"{emotion}_weighted" for emotion in EMOTIONS))
     )
     result: dict[datetime, Sums] = {}
@@ -151,12 +150,17 @@ def hourly_sums(*, user_id: int, span: Span) -> dict[datetime, Sums]:
 
 def fold(hourly: dict[datetime, Sums], key: Callable[[datetime], K]) -> dict[K, Sums]:
     """Hourly sums added up under ``key(hour)`` (a day, a week's Monday, a weekday and hour...)."""
-    folded: dict[K, Sums] = {}
+    totals: dict[K, list[float]] = {}
     for hour, sums in hourly.items():
         group = key(hour)
-        previous = folded.get(group)
-        folded[group] = sums if previous is None else previous + sums
-    return folded
+        total = totals.get(group)
+        if total is None:
+            totals[group] = [sums.seconds, *sums.weighted]
+        else:
+            total[0] += sums.seconds
+            for index, value in enumerate(sums.weighted, start=1):
+                total[index] += value
+    return {group: Sums(seconds=total[0], weighted=tuple(total[1:])) for group, total in totals.items()}
 
 
 def bucket_of(hour: datetime, bucket: Bucket) -> datetime | date:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -83,9 +83,16 @@ class MoodEvent(models.Model):
         return f"{self.dominant} {self.started_at:%Y-%m-%d %H:%M} ({self.faces}/{self.frames})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # bulk_create skips this: callers that bulk-create set ``seconds`` with ``window_seconds``.
+        # Windows are written once and never edited. bulk_create skips this method: bulk callers
+        # set ``seconds`` with ``window_seconds`` and call ``moods.rollup.rebuild`` afterwards.
         self.seconds = window_seconds(self.started_at, self.ended_at)
-        super().save(*args, **kwargs)
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding:
+                from moods import rollup  # moods.rollup imports this module
+
+                rollup.add_event(self)
 
     @property
     def scores(self) -> dict[str, float]:
@@ -236,3 +243,31 @@ class CaptureSettings(models.Model):
         """The ``capture`` field of the stream's ``ready`` message."""
         width, height = (int(part) for part in self.resolution.split("x"))
         return {"fps": self.fps, "width": width, "height": height}
+
+
+class MoodQuarter(models.Model):
+    """The sums of one user's windows that start in one UTC quarter hour: what the history pages read.
+
+    A year of one-minute windows is ~175,000 ``MoodEvent`` rows but at most 35,136 quarters, and a
+    quarter lies inside one local hour in every time zone (all offsets are whole quarter hours), so
+    the history can group quarters by local hour instead of scanning every window. Kept in step by
+    ``MoodEvent.save`` (new windows), ``moods.data.delete_days`` and ``moods.rollup.rebuild``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mood_quarters")
+    start = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+    # sum(score * seconds) over the quarter's windows, one column per emotion.
+    angry = models.FloatField(default=0.0)
+    disgust = models.FloatField(default=0.0)
+    fear = models.FloatField(default=0.0)
+    happy = models.FloatField(default=0.0)
+    sad = models.FloatField(default=0.0)
+    surprise = models.FloatField(default=0.0)
+    neutral = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user", "start"], name="moodquarter_user_start")]
+
+    def __str__(self) -> str:
+        return f"quarter {self.start:%Y-%m-%d %H:%M} of user {self.user_id}"

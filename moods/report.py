@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
 from inference.emotions import EMOTIONS
 from moods import history
 from moods.history import WEEKDAYS, Cell, Mix, Span
@@ -134,6 +137,41 @@ class Report:
         weeks = self.calendar_weeks()
         return [(name, [week[index] for week in weeks]) for index, name in enumerate(WEEKDAYS)]
 
+    def calendar_html(self) -> str:
+        """The calendar's rows as HTML (built here: hundreds of cells render far faster than in a template loop)."""
+        rows = []
+        for name, days in self.calendar_rows():
+            cells = "".join(
+                format_html('<td class="{}"></td>', day.css)
+                if not day.in_span
+                else format_html(
+                    '<td class="{}" title="{}"><span class="visually-hidden">{}</span></td>',
+                    day.css,
+                    day.label,
+                    day.label,
+                )
+                for day in days
+            )
+            rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', name, mark_safe(cells)))  # noqa: S308 - escaped by format_html
+        return mark_safe("".join(rows))  # noqa: S308 - each row escaped by format_html
+
+    def heat_html(self) -> str:
+        """The weekday x hour map's rows as HTML."""
+        rows = []
+        for name, cells in self.heat_rows():
+            html = "".join(
+                format_html(
+                    '<td class="heat-{}" title="{} {}"><span class="visually-hidden">{}</span></td>',
+                    cell.level,
+                    name,
+                    cell.label,
+                    cell.label,
+                )
+                for cell in cells
+            )
+            rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', name, mark_safe(html)))  # noqa: S308 - escaped by format_html
+        return mark_safe("".join(rows))  # noqa: S308 - each row escaped by format_html
+
     def heat_rows(self) -> list[tuple[str, list[HeatCell]]]:
         return [
             (name, [HeatCell(hour=hour, cell=self.cells.get((index + 1, hour))) for hour in range(24)])
@@ -147,9 +185,12 @@ def build_report(*, user_id: int, span: Span, kind: str) -> Report:
     hourly = history.hourly_sums(user_id=user_id, span=span)
     by_bucket = history.mixes(history.fold(hourly, lambda hour: history.bucket_of(hour, bucket)))
     buckets = [(history.bucket_label(key, bucket), by_bucket.get(key)) for key in history.bucket_keys(span, bucket)]
-    days = history.mixes(history.fold(hourly, lambda hour: hour.date()))
-    total = sum(hourly.values(), start=history.Sums(seconds=0.0, weighted=(0.0,) * len(EMOTIONS)))
-    overall = total.mix()
+    days = (
+        {key: mix for key, mix in by_bucket.items() if isinstance(key, date)}
+        if bucket == "day"
+        else history.mixes(history.fold(hourly, lambda hour: hour.date()))
+    )
+    overall = history.fold(hourly, lambda hour: None).get(None, history.Sums(0.0, (0.0,) * len(EMOTIONS))).mix()
     previous_span = span.previous()
     previous = history.overall_mix(user_id=user_id, start=previous_span.start, end=previous_span.end)
     cells = history.weekday_hour(hourly)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Device, User
 from moods.demo import build_events, bulk_insert
-from moods.models import Encouragement, EncouragementSettings, MoodEvent
+from moods.models import Encouragement, EncouragementSettings, MoodEvent, MoodQuarter
 
 DEMO_EMAIL = "demo@smile.local"
 DEMO_PASSWORD = "smile-demo-garden-90"  # noqa: S105 - the documented password of a local demo account
@@ -43,6 +43,7 @@ def seed_demo(
             user.set_password(password)
             user.save(update_fields=["password"])
         MoodEvent.objects.filter(user=user).delete()
+        MoodQuarter.objects.filter(user=user).delete()
         Encouragement.objects.filter(user=user).delete()
         # A stand-in device: its token hash belongs to no token anyone holds, so it can never stream.
         device, _ = Device.objects.get_or_create(

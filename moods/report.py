@@ -18,6 +18,13 @@ from moods.insights import Insight, insights_for
 SAD_LEVELS = (0.1, 0.2, 0.35)
 
 
+def sad_level(share: float | None) -> int:
+    """0 for no data, else 1..4 by the share of sad expressions (the heat map's and calendar's shades)."""
+    if share is None:
+        return 0
+    return 1 + sum(share >= bound for bound in SAD_LEVELS)
+
+
 @dataclass(frozen=True)
 class CalendarDay:
     day: date
@@ -26,9 +33,10 @@ class CalendarDay:
 
     @property
     def css(self) -> str:
+        """Days are shaded by their share of sad expressions (most days are mostly neutral)."""
         if not self.in_span:
             return "px px-out"
-        return f"px px-{'none' if self.mix is None else self.mix.dominant}"
+        return f"px heat-{sad_level(None if self.mix is None else self.mix.shares['sad'])}"
 
     @property
     def label(self) -> str:
@@ -37,7 +45,8 @@ class CalendarDay:
             return ""
         if self.mix is None:
             return f"{self.day:%a %d %b}: no data"
-        return f"{self.day:%a %d %b}: mostly {self.mix.dominant}, {self.mix.minutes} min"
+        sad = round(self.mix.shares["sad"] * 100)
+        return f"{self.day:%a %d %b}: sad {sad}%, mostly {self.mix.dominant}, {self.mix.minutes} min"
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,7 @@ class HeatCell:
 
     @property
     def level(self) -> int:
-        if self.cell is None:
-            return 0
-        return 1 + sum(self.cell.sad >= bound for bound in SAD_LEVELS)
+        return sad_level(None if self.cell is None else self.cell.sad)
 
     @property
     def label(self) -> str:

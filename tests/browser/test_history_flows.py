@@ -151,7 +151,12 @@ def test_the_demo_history_draws_its_charts_offers_tables_and_switches_ranges(pag
     expect(chart).to_have_attribute("data-rendered", "true")
     expect(chart).to_have_attribute("data-points", "30")
     assert canvas_has_ink(page)
-    assert page.locator("table.pixels td.px-happy, table.pixels td.px-neutral, table.pixels td.px-sad").count() > 10
+    assert (
+        page.locator(
+            "table.pixels td.heat-1, table.pixels td.heat-2, table.pixels td.heat-3, table.pixels td.heat-4"
+        ).count()
+        > 10
+    )
     assert page.locator("table.heat td.heat-2, table.heat td.heat-3, table.heat td.heat-4").count() > 0
     expect(page.get_by_text("not your feelings")).to_be_visible()
     expect(page.get_by_role("heading", name="Insights")).to_be_visible()

@@ -45,4 +45,4 @@ vendor: package.json package-lock.json
 	mkdir -p static/vendor/chartjs
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/chart.umd.min.js
 	cp node_modules/chart.js/LICENSE.md static/vendor/chartjs/LICENSE.md
-	.venv/bin/python -c "import json; print(json.load(open('node_modules/chart.js/package.json'))['version'])" > static/vendor/chartjs/VERSION
+	node -p "require('./node_modules/chart.js/package.json').version" > static/vendor/chartjs/VERSION

@@ -98,9 +98,14 @@ def history(request: HttpRequest) -> HttpResponse:
     timeline = selectors.timeline(
         user_id=user.pk, start=span.start, end=span.end, until=_until(request), limit=TIMELINE_PER_PAGE
     )
+    today = _today(user)
+    later_first = span.last + timedelta(days=1)
     shifted = {
-        "earlier": span.first - timedelta(days=1),
-        "later": span.last + timedelta(days=span.days) if span.last < _today(user) else None,
+        # The span of as many days before, and after (never past today); None at today.
+        "earlier": span.previous(),
+        "later": Span(first=later_first, last=min(span.last + timedelta(days=span.days), today), tz=span.tz)
+        if later_first <= today
+        else None,
     }
     context.update(
         report=report,

@@ -351,3 +351,17 @@ def test_deleting_everything_keeps_the_account_and_other_users_data(browser: Cli
 def _pinned_rate_limit_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     # tests/conftest.py pins the clock; this keeps the export limit's window explicit here too.
     monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_000.0)
+
+
+def test_earlier_and_later_links_step_by_the_range_and_stop_at_today(browser: Client, user: User) -> None:
+    today = timezone.now().astimezone(user.zone).date()
+    page = browser.get(reverse("history"), {"range": "week"}).content.decode()
+    earlier_end = today - timedelta(days=7)
+    assert f"?range=week&amp;end={earlier_end:%Y-%m-%d}" in page
+    assert "Later →" not in page
+
+    custom = browser.get(
+        reverse("history"), {"range": "custom", "start": "2026-01-01", "end": "2026-01-10"}
+    ).content.decode()
+    assert "?range=custom&amp;start=2025-12-22&amp;end=2025-12-31" in custom
+    assert "?range=custom&amp;start=2026-01-11&amp;end=2026-01-20" in custom

@@ -77,9 +77,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _range(request: HttpRequest, user: User) -> tuple[HistoryRangeForm, Span | None]:
-    form = HistoryRangeForm(request.GET or None, today=_today(user))
-    if not request.GET:
-        form = HistoryRangeForm({"range": "week"}, today=_today(user))
+    # No parameters: the last seven days.
+    form = HistoryRangeForm(request.GET or {"range": "week"}, today=_today(user))
     if not form.is_valid():
         return form, None
     return form, Span(first=form.cleaned_data["start"], last=form.cleaned_data["end"], tz=user.zone)

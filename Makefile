@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest install clean certs
+.PHONY: run test lint typecheck migrations-check pytest install clean certs vendor
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "S.M.I.L.E needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -41,3 +41,12 @@ certs: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles
+
+# Front-end libraries: pinned in package.json/package-lock.json, copied into static/vendor/ and
+# committed there, so neither `make run` nor CI needs npm (and no CDN is used at run time).
+vendor: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p static/vendor/chartjs
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md static/vendor/chartjs/LICENSE.md
+	node -p "require('./node_modules/chart.js/package.json').version" > static/vendor/chartjs/VERSION

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.pairing import device_group_name
-from moods import conf, dispatch, services
+from moods import conf, dispatch, selectors, services
 from moods.aggregator import ClosedWindow, WindowAggregator
 from moods.models import Encouragement
 from moods.stream import (
@@ -34,7 +34,7 @@ from moods.stream import (
     StreamSession,
     parse_control,
 )
-from moods.stream_auth import authenticate_stream_token, user_group_name
+from moods.stream_auth import authenticate_stream_token, session_user_id, user_group_name
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ def stream_limits() -> StreamLimits:
         max_in_flight=int(settings.SMILE_MAX_IN_FLIGHT),
         window_seconds=conf.window_seconds(),
     )
+
+
+def capture_message(user_id: int) -> dict[str, Any]:
+    """The user's capture defaults for ``ready`` (the defaults when never saved)."""
+    return selectors.capture_settings(user_id=user_id).as_message()
 
 
 def store_window(*, user_id: int, device_id: int | None, window: ClosedWindow, now: datetime) -> dict[str, Any] | None:
@@ -70,9 +75,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
-        user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
-            await self.start(user_id=user.pk, device_id=None)
+        user_id = session_user_id(self.scope)
+        if user_id is not None:
+            await self.start(user_id=user_id, device_id=None)
         else:
             self.tasks.append(asyncio.create_task(self.close_unless_authenticated()))
 
@@ -86,7 +91,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.joined = [user_group_name(user_id)] + ([device_group_name(device_id)] if device_id else [])
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.send_json(self.session.limits.ready_message())
+        capture = await database_sync_to_async(capture_message)(user_id)
+        await self.send_json(self.session.limits.ready_message(capture))
         self.tasks.append(asyncio.create_task(self.close_windows_when_due()))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

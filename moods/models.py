@@ -6,11 +6,12 @@ Every model points at its user with ``on_delete=CASCADE`` (see ``accounts.servic
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -39,6 +40,11 @@ def _scores_in_unit_interval() -> Q:
     return condition
 
 
+def window_seconds(started_at: datetime, ended_at: datetime) -> float:
+    """A window's length in seconds, as stored in ``MoodEvent.seconds``."""
+    return round((ended_at - started_at).total_seconds(), 3)
+
+
 class MoodEvent(models.Model):
     """One closed window of one stream: how many frames, how many with a face, the mean scores."""
 
@@ -49,6 +55,9 @@ class MoodEvent(models.Model):
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
+    # ended_at - started_at, kept as a number so history can weight windows by length in SQL
+    # the same way on SQLite and Postgres (interval arithmetic differs between them).
+    seconds = models.FloatField(default=0.0)
     frames = models.PositiveIntegerField()
     faces = models.PositiveIntegerField()
     # Mean score over the frames with a face, one column per emotion in EMOTIONS order.
@@ -72,6 +81,18 @@ class MoodEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dominant} {self.started_at:%Y-%m-%d %H:%M} ({self.faces}/{self.frames})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Windows are written once and never edited. bulk_create skips this method: bulk callers
+        # set ``seconds`` with ``window_seconds`` and call ``moods.rollup.rebuild`` afterwards.
+        self.seconds = window_seconds(self.started_at, self.ended_at)
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding:
+                from moods import rollup  # moods.rollup imports this module
+
+                rollup.add_event(self)
 
     @property
     def scores(self) -> dict[str, float]:
@@ -187,3 +208,66 @@ class Encouragement(models.Model):
         if self.includes_resources:
             message["resources"] = self.resources()
         return message
+
+
+class CaptureSettings(models.Model):
+    """How the user's extension captures by default: frames per second and resolution.
+
+    Delivered in the stream's ``ready`` message (``capture``); the server's ``max_fps`` still rules.
+    """
+
+    class Resolution(models.TextChoices):
+        SMALL = "320x240", "320 x 240 (lighter)"
+        LARGE = "640x480", "640 x 480 (sharper)"
+
+    MIN_FPS: ClassVar[float] = 0.2
+    MAX_FPS: ClassVar[float] = 2.0
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_settings")
+    fps = models.FloatField(default=1.0, validators=[MinValueValidator(MIN_FPS), MaxValueValidator(MAX_FPS)])
+    resolution = models.CharField(max_length=7, choices=Resolution.choices, default=Resolution.SMALL)
+
+    class Meta:
+        verbose_name_plural = "capture settings"
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(fps__gte=0.2, fps__lte=2.0), name="capturesettings_fps_range"),
+            models.CheckConstraint(
+                condition=Q(resolution__in=["320x240", "640x480"]), name="capturesettings_resolution_choice"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"capture settings of user {self.user_id}"
+
+    def as_message(self) -> dict[str, float | int]:
+        """The ``capture`` field of the stream's ``ready`` message."""
+        width, height = (int(part) for part in self.resolution.split("x"))
+        return {"fps": self.fps, "width": width, "height": height}
+
+
+class MoodQuarter(models.Model):
+    """The sums of one user's windows that start in one UTC quarter hour: what the history pages read.
+
+    A year of one-minute windows is ~175,000 ``MoodEvent`` rows but at most 35,136 quarters, and a
+    quarter lies inside one local hour in every time zone (all offsets are whole quarter hours), so
+    the history can group quarters by local hour instead of scanning every window. Kept in step by
+    ``MoodEvent.save`` (new windows), ``moods.data.delete_days`` and ``moods.rollup.rebuild``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mood_quarters")
+    start = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+    # sum(score * seconds) over the quarter's windows, one column per emotion.
+    angry = models.FloatField(default=0.0)
+    disgust = models.FloatField(default=0.0)
+    fear = models.FloatField(default=0.0)
+    happy = models.FloatField(default=0.0)
+    sad = models.FloatField(default=0.0)
+    surprise = models.FloatField(default=0.0)
+    neutral = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["user", "start"], name="moodquarter_user_start")]
+
+    def __str__(self) -> str:
+        return f"quarter {self.start:%Y-%m-%d %H:%M} of user {self.user_id}"

@@ -18,7 +18,7 @@ from accounts.models import User
 from moods import selectors
 from moods.aggregator import ClosedWindow
 from moods.encouragement import choose_message, decide
-from moods.models import Encouragement, EncouragementSettings, MoodEvent
+from moods.models import CaptureSettings, Encouragement, EncouragementSettings, MoodEvent
 from moods.pending import PendingWindow, get_buffer
 
 logger = logging.getLogger(__name__)
@@ -183,3 +183,20 @@ def record_feedback(*, user_id: int, encouragement_id: int, helpful: bool) -> En
     encouragement.feedback_at = timezone.now()
     encouragement.save(update_fields=["feedback", "feedback_at"])
     return encouragement
+
+
+def save_settings(
+    *, user: User, encouragement: EncouragementSettings, capture: CaptureSettings, time_zone: str
+) -> None:
+    """Save the settings page at once: encouragement, capture defaults, and the user's time zone."""
+    with transaction.atomic():
+        encouragement.user = user
+        encouragement.full_clean()
+        encouragement.save()
+        capture.user = user
+        capture.full_clean()
+        capture.save()
+        if user.time_zone != time_zone:
+            user.time_zone = time_zone
+            user.full_clean(validate_unique=False)
+            user.save(update_fields=["time_zone"])

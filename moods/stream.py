@@ -39,13 +39,17 @@ class StreamLimits:
     max_in_flight: int = 2
     window_seconds: int = 60
 
-    def ready_message(self) -> dict[str, Any]:
-        return {
+    def ready_message(self, capture: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``ready``; ``capture`` (optional): the user's capture defaults, ``{"fps", "width", "height"}``."""
+        message: dict[str, Any] = {
             "type": "ready",
             "max_fps": int(self.max_fps) if self.max_fps.is_integer() else self.max_fps,
             "max_frame_bytes": self.max_frame_bytes,
             "window_seconds": self.window_seconds,
         }
+        if capture is not None:
+            message["capture"] = capture
+        return message
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,17 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from moods.routing import websocket_urlpatterns  # noqa: E402
 from smile_site.origins import ExactOriginValidator, allowed_origins  # noqa: E402
 
+# In development daphne serves /static/ itself (as runserver does); in production nginx serves it.
+http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": ExactOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
             allowed_origins(site_origins=settings.SMILE_SITE_ORIGINS, extension_ids=settings.SMILE_EXTENSION_IDS),

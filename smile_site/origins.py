@@ -27,6 +27,16 @@ def origin_of(scope: dict[str, Any]) -> str | None:
     return None
 
 
+def is_site_origin(scope: dict[str, Any], *, site_origins: Iterable[str]) -> bool:
+    """Whether the handshake came from one of the site's own pages (not the extension, not elsewhere).
+
+    A socket authenticated by the session cookie must pass this: the browser sends the cookie
+    whichever page opens the socket, so only the Origin tells our pages from a forged cross-site one.
+    """
+    origin = origin_of(scope)
+    return origin is not None and origin in {site.rstrip("/").lower() for site in site_origins}
+
+
 class ExactOriginValidator:
     """Refuse the WebSocket handshake (403) unless the Origin header is in ``origins``."""
 

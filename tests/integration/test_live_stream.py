@@ -105,7 +105,13 @@ async def test_a_paired_extension_streams_faces_and_gets_results_moods_and_an_en
 
     async with open_stream(site, token=device.token) as stream:
         assert stream.messages == [
-            {"type": "ready", "max_fps": 2, "max_frame_bytes": 262_144, "window_seconds": WINDOW_SECONDS}
+            {
+                "type": "ready",
+                "max_fps": 2,
+                "max_frame_bytes": 262_144,
+                "window_seconds": WINDOW_SECONDS,
+                "capture": {"fps": 1.0, "width": 320, "height": 240},
+            }
         ]
         # The first frame waits for the model to load; the live part starts once it is answered.
         await stream.send_frame(face_frame)

@@ -94,6 +94,7 @@ async def test_it_answers_ready_with_the_limits_after_a_token(token: str) -> Non
         "max_fps": 2.0,
         "max_frame_bytes": 262_144,
         "window_seconds": 60,
+        "capture": {"fps": 1.0, "width": 320, "height": 240},
     }
     await communicator.disconnect()
 

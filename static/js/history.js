@@ -1,0 +1,72 @@
+// The history chart: a stacked bar chart of expression shares per hour/day/week (Chart.js,
+// vendored). Data comes from the page itself (json_script), so no inline script is needed (CSP).
+"use strict";
+
+(function () {
+  const COLOURS = {
+    angry: "#c2410c",
+    disgust: "#65a30d",
+    fear: "#7c3aed",
+    happy: "#0f766e",
+    sad: "#1d4ed8",
+    surprise: "#d97706",
+    neutral: "#9aa5b1",
+  };
+
+  function draw() {
+    const source = document.getElementById("history-data");
+    const canvas = document.getElementById("mood-chart");
+    if (!source || !canvas || typeof Chart === "undefined") {
+      return;
+    }
+    const report = JSON.parse(source.textContent);
+    const series = report.series;
+    const datasets = report.emotions.map(function (emotion) {
+      const sad = emotion === "sad";
+      return {
+        label: emotion.charAt(0).toUpperCase() + emotion.slice(1),
+        data: series.shares[emotion],
+        backgroundColor: sad ? COLOURS.sad : COLOURS[emotion] + "99",
+        borderColor: sad ? "#0b2a80" : COLOURS[emotion],
+        borderWidth: sad ? 2 : 0,
+        stack: "shares",
+        order: sad ? 0 : 1,
+      };
+    });
+    canvas.dataset.points = String(series.labels.length);
+    // Reduced motion: no animation at all.
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const chart = new Chart(canvas, {
+      type: "bar",
+      data: { labels: series.labels, datasets: datasets },
+      options: {
+        animation: still ? false : { duration: 300 },
+        maintainAspectRatio: false,
+        responsive: true,
+        scales: {
+          x: { stacked: true, ticks: { autoSkip: true, maxRotation: 0 } },
+          y: { stacked: true, min: 0, max: 100, ticks: { callback: (value) => value + "%" } },
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: (item) => item.dataset.label + ": " + item.formattedValue + "%",
+              footer: (items) => {
+                const minutes = series.minutes[items[0].dataIndex];
+                return minutes === null ? "" : minutes + " observed minutes";
+              },
+            },
+          },
+        },
+      },
+    });
+    canvas.dataset.rendered = chart ? "true" : "false";
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();

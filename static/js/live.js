@@ -1,0 +1,154 @@
+// The live check-in page: the browser camera, the stream protocol (docs/protocol.md) with the
+// session cookie (the server sends `ready` at once), results on the page. Frames are JPEGs sent
+// over the socket and never stored; Stop releases the camera and closes the socket.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("live-config").textContent);
+  const startButton = document.getElementById("live-start");
+  const stopButton = document.getElementById("live-stop");
+  const video = document.getElementById("live-video");
+  const statusLine = document.getElementById("live-status");
+  const indicator = document.getElementById("camera-indicator");
+  const cameraState = document.getElementById("camera-state");
+  const canvas = document.createElement("canvas");
+  let socket = null;
+  let stream = null;
+  let timer = null;
+  let answered = 0;
+  let faces = 0;
+
+  function say(text) {
+    statusLine.textContent = text;
+  }
+
+  function setCamera(on) {
+    indicator.dataset.state = on ? "on" : "off";
+    cameraState.textContent = on ? "Camera on: S.M.I.L.E is looking" : "Camera off";
+    video.hidden = !on;
+    startButton.disabled = on;
+    stopButton.disabled = !on;
+  }
+
+  function showResult(message) {
+    answered += 1;
+    document.getElementById("live-frames").textContent = String(answered);
+    if (!message.face) {
+      document.getElementById("live-dominant").textContent = "No face found";
+      return;
+    }
+    faces += 1;
+    document.getElementById("live-faces").textContent = String(faces);
+    document.getElementById("live-dominant").textContent =
+      message.dominant.charAt(0).toUpperCase() + message.dominant.slice(1);
+    config.emotions.forEach(function (emotion) {
+      const score = message.scores[emotion];
+      document.querySelector('meter[data-emotion="' + emotion + '"]').value = score;
+      document.querySelector('[data-percent="' + emotion + '"]').textContent = Math.round(score * 100) + "%";
+    });
+  }
+
+  function showMood(message) {
+    const item = document.createElement("li");
+    const end = new Date(message.end).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    item.textContent = message.dominant
+      ? end + ": mostly " + message.dominant + " (" + message.faces + " of " + message.frames + " frames with a face)"
+      : end + ": no face seen (" + message.frames + " frames), nothing stored";
+    document.getElementById("live-moods").prepend(item);
+  }
+
+  function showEncouragement(message) {
+    const box = document.getElementById("live-encouragement");
+    box.textContent = message.message;
+    box.hidden = false;
+  }
+
+  function sendFrame() {
+    if (!socket || socket.readyState !== WebSocket.OPEN || video.readyState < 2) {
+      return;
+    }
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(
+      function (blob) {
+        if (blob && socket && socket.readyState === WebSocket.OPEN) {
+          socket.send(blob);
+        }
+      },
+      "image/jpeg",
+      0.8,
+    );
+  }
+
+  async function begin(ready) {
+    const capture = ready.capture || config.capture;
+    const fps = Math.min(capture.fps, ready.max_fps || config.max_fps);
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: capture.width }, height: { ideal: capture.height } },
+        audio: false,
+      });
+    } catch (error) {
+      say("The camera is not available (" + error.name + "). Allow it in the browser and try again.");
+      stop();
+      return;
+    }
+    video.srcObject = stream;
+    await video.play();
+    setCamera(true);
+    say("Checking in at " + fps + " frame" + (fps === 1 ? "" : "s") + " per second. Press Stop when you are done.");
+    timer = window.setInterval(sendFrame, 1000 / fps);
+  }
+
+  function start() {
+    startButton.disabled = true;
+    answered = 0;
+    faces = 0;
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + "/ws/stream/");
+    socket.binaryType = "arraybuffer";
+    say("Connecting…");
+    socket.addEventListener("message", function (event) {
+      const message = JSON.parse(event.data);
+      if (message.type === "ready") {
+        begin(message);
+      } else if (message.type === "result") {
+        showResult(message);
+      } else if (message.type === "mood") {
+        showMood(message);
+      } else if (message.type === "encourage") {
+        showEncouragement(message);
+      } else if (message.type === "error") {
+        say("A frame was refused (" + message.code + ").");
+      }
+    });
+    socket.addEventListener("close", function (event) {
+      if (socket !== null) {
+        say(event.code === 4401 ? "Your session has ended: log in again." : "The connection closed (" + event.code + ").");
+        stop();
+      }
+    });
+  }
+
+  function stop() {
+    window.clearInterval(timer);
+    timer = null;
+    if (stream) {
+      stream.getTracks().forEach((track) => track.stop());
+      stream = null;
+    }
+    video.srcObject = null;
+    const open = socket;
+    socket = null;
+    if (open && open.readyState <= WebSocket.OPEN) {
+      open.close(1000);
+      say("Stopped. The camera is off; this minute's summary is stored if a face was seen.");
+    }
+    setCamera(false);
+  }
+
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", stop);
+  window.addEventListener("pagehide", stop);
+})();

@@ -26,6 +26,7 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "pair-start-ip": (10, 10 * MINUTE),
     "pair-code-user": (5, 10 * MINUTE),  # wrong pairing codes typed by one user
     "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
+    "device-api-ip": (120, 10 * MINUTE),  # bearer-token API calls (today's summary) from one network
 }
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from django.db.models import F, FloatField, Sum
+from django.db.models import Count, F, FloatField, Sum
 from django.db.models.functions import TruncDate
 
+from inference.emotions import EMOTIONS
 from moods.encouragement import WindowSample
 from moods.models import Encouragement, EncouragementSettings, MoodEvent
 
@@ -74,3 +75,32 @@ def daily_sadness(*, user_id: int, tz: tzinfo, first_day: date, last_day: date) 
         .values_list("day", "weighted", "face_count")
     )
     return {day: weighted / faces for day, weighted, faces in rows if faces}
+
+
+def day_summary(*, user_id: int, tz: tzinfo, day: date) -> dict[str, object]:
+    """The user's mood on one local day: windows, frames, faces, face-weighted mean scores and the dominant one.
+
+    Days are local (in ``tz``) and windows belong to the day they started on, as in ``daily_sadness``.
+    ``scores`` and ``dominant`` are None when no window of the day had a face.
+    """
+    totals = MoodEvent.objects.filter(
+        user_id=user_id,
+        started_at__gte=local_midnight(day, tz),
+        started_at__lt=local_midnight(day + timedelta(days=1), tz),
+    ).aggregate(
+        # Aliases must not shadow the fields the sums read.
+        window_count=Count("id"),
+        frame_count=Sum("frames"),
+        face_count=Sum("faces"),
+        **{f"weighted_{emotion}": Sum(F(emotion) * F("faces"), output_field=FloatField()) for emotion in EMOTIONS},
+    )
+    faces = totals["face_count"] or 0
+    scores = {emotion: round(totals[f"weighted_{emotion}"] / faces, 4) for emotion in EMOTIONS} if faces else None
+    return {
+        "date": day.isoformat(),
+        "windows": totals["window_count"],
+        "frames": totals["frame_count"] or 0,
+        "faces": faces,
+        "scores": scores,
+        "dominant": None if scores is None else max(EMOTIONS, key=lambda emotion: scores[emotion]),
+    }

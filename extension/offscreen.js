@@ -30,6 +30,8 @@ let pingTimer = null;
 let lastHeard = 0;
 const backoff = new Backoff();
 let status = { connection: "idle", camera: false, paused: false, detail: "" };
+// Feedback pressed while the socket was down: sent once the next socket is ready.
+let pendingFeedback = [];
 
 function tellBackground(message) {
   return chrome.runtime.sendMessage({ ...message, target: "background" }).catch((error) => {
@@ -217,6 +219,17 @@ async function onReady(message) {
   if (config.paused) {
     socket.send(JSON.stringify({ type: "pause" }));
   }
+  for (const feedback of pendingFeedback.splice(0)) {
+    sendFeedback(feedback);
+  }
+}
+
+function sendFeedback({ id, helpful }) {
+  if (socket?.readyState === WebSocket.OPEN && ready) {
+    socket.send(JSON.stringify({ type: "feedback", id, helpful }));
+  } else if (pendingFeedback.length < 20) {
+    pendingFeedback.push({ id, helpful });
+  }
 }
 
 /** Start or restart the camera with the settings in force now. */
@@ -330,9 +343,7 @@ chrome.runtime.onMessage.addListener((message) => {
       setPaused(message.type === "pause");
       break;
     case "feedback":
-      if (socket?.readyState === WebSocket.OPEN && ready) {
-        socket.send(JSON.stringify({ type: "feedback", id: message.id, helpful: message.helpful }));
-      }
+      sendFeedback({ id: message.id, helpful: message.helpful });
       break;
     default:
       break;

@@ -237,6 +237,16 @@ def test_wrong_addresses_a_denied_pairing_and_an_expired_code_each_say_what_happ
     site_page.close()
 
 
+def badge_is(browser: Browser, text: str) -> None:
+    """The toolbar badge shows ``text`` (it follows the status the popup shows, a moment later)."""
+    browser.wait_until(
+        "(text) => chrome.action.getBadgeText({}).then(badge => badge === text)",
+        argument=text,
+        timeout_ms=TIMEOUT_MS,
+        what=f"the badge {text!r}",
+    )
+
+
 def status(browser: Browser) -> dict[str, Any]:
     return browser.evaluate("chrome.storage.session.get('status').then(s => s.status ?? {})")
 
@@ -266,7 +276,7 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
     expect(popup.get_by_role("list", name="Scores").locator("meter")).to_have_count(7)
     expect(popup.locator("#camera")).to_have_text("Camera: on")
     expect(popup.locator("#connection")).to_have_text("Live: reading your expression.")
-    assert browser.evaluate("chrome.action.getBadgeText({})") == "ON"
+    badge_is(browser, "ON")
     screenshot(popup, "live")
     events = wait_for_rows(
         lambda: site.database.rows("SELECT faces, dominant FROM moods_moodevent WHERE device_id = %s", device_id),
@@ -276,6 +286,16 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
     assert all(faces >= 1 for faces, _ in events)
     popup.reload()
     expect(popup.locator("#summary")).to_contain_text(re.compile(r"^Mostly \w+ today"))
+
+    # Pause turns the camera off (and the badge with it); Resume brings both back.
+    popup.get_by_role("button", name="Pause").click()
+    expect(popup.locator("#connection")).to_have_text("Paused: the camera is off.")
+    expect(popup.locator("#camera")).to_have_text("Camera: off")
+    badge_is(browser, "")
+    popup.get_by_role("button", name="Resume").click()
+    expect(popup.locator("#camera")).to_have_text("Camera: on")
+    expect(popup.locator("#connection")).to_have_text("Live: reading your expression.")
+    badge_is(browser, "ON")
 
     # Encouragement: a sad history, a low threshold; the next window fires the rule.
     seeded = site.shell(SEED_SAD_HISTORY.replace("EMAIL", json.dumps(email)))
@@ -317,9 +337,13 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
         "This browser was unpaired on the website (the device was revoked). Pair it again to continue."
     )
     expect(options.get_by_role("button", name="Pair with my account")).to_be_visible()
+    badge_is(browser, "")
+    browser.wait_until(
+        "chrome.runtime.getContexts({contextTypes: ['OFFSCREEN_DOCUMENT']}).then(found => found.length === 0)",
+        timeout_ms=TIMEOUT_MS,
+        what="the offscreen document (camera and socket) closed",
+    )
     assert status(browser)["camera"] is False
-    assert browser.evaluate("chrome.action.getBadgeText({})") == ""
-    assert browser.evaluate("chrome.runtime.getContexts({contextTypes: ['OFFSCREEN_DOCUMENT']})") == []
     expect(popup.locator("#connection")).to_have_text(
         "Not paired. Open the options to pair this browser with your account."
     )

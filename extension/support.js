@@ -1,12 +1,15 @@
 // Shows the support resources sent with one encouragement (its id is the page's #fragment).
 
-const id = Number(location.hash.slice(1));
-const { encouragements = {} } = await chrome.storage.session.get("encouragements");
-const encouragement = encouragements[id];
-const list = document.getElementById("resources");
-if (!encouragement) {
-  document.getElementById("message").textContent = "This message is no longer available.";
-} else {
+async function render() {
+  const id = Number(location.hash.slice(1));
+  const { encouragements = {} } = await chrome.storage.session.get("encouragements");
+  const encouragement = encouragements[id];
+  const list = document.getElementById("resources");
+  list.replaceChildren();
+  if (!encouragement) {
+    document.getElementById("message").textContent = "This message is no longer available.";
+    return;
+  }
   document.getElementById("message").textContent = encouragement.message;
   for (const resource of encouragement.resources) {
     const item = document.createElement("li");
@@ -24,3 +27,6 @@ if (!encouragement) {
     list.append(item);
   }
 }
+
+window.addEventListener("hashchange", () => render());
+render();

@@ -270,6 +270,27 @@ def test_wrong_addresses_a_denied_pairing_and_an_expired_code_each_say_what_happ
     assert browser.evaluate("chrome.storage.local.get('token').then(s => s.token ?? null)") is None
 
 
+def test_clicking_an_encouragement_with_support_resources_opens_them_in_a_tab(browser: Browser) -> None:
+    # As the service worker keeps an encouragement that came with resources (already parsed:
+    # only http(s) links survive, see lib/protocol.js and its node tests).
+    browser.evaluate(
+        """chrome.storage.session.set({encouragements: {99: {message: "You matter.", resources: [
+            {name: "Helpline", contact: "116 123", url: "https://example.org/help"},
+            {name: "Talk to someone you trust", contact: "", url: ""}]}}})"""
+    )
+    with browser.context.expect_page() as opened:
+        browser.evaluate("smile.onNotificationClicked('smile-encourage-99')")
+    support = opened.value
+    expect(support.get_by_role("heading", level=1)).to_have_text("People you can talk to")
+    expect(support.locator("#message")).to_have_text("You matter.")
+    expect(support.get_by_role("link", name="Helpline")).to_have_attribute("href", "https://example.org/help")
+    expect(support.get_by_role("listitem")).to_have_text(["Helpline: 116 123", "Talk to someone you trust"])
+    # A notification without resources opens nothing; an unknown id says so.
+    browser.evaluate("smile.onNotificationClicked('smile-encourage-12345')")
+    support.goto(browser.url("support.html#12345"))
+    expect(support.locator("#message")).to_have_text("This message is no longer available.")
+
+
 def badge_is(browser: Browser, text: str) -> None:
     """The toolbar badge shows ``text`` (it follows the status the popup shows, a moment later)."""
     browser.wait_until(

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest install clean certs vendor
+.PHONY: run test lint typecheck migrations-check pytest node-test extension install clean certs vendor
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "S.M.I.L.E needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -33,7 +33,17 @@ migrations-check: $(INSTALLED)
 pytest: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck migrations-check pytest
+# The extension's pure modules (extension/lib/), with Node's built-in test runner.
+node-test:
+	@if command -v node >/dev/null; then node --test extension/tests/*.test.js; \
+	elif [ "$$SMILE_REQUIRE_SERVICES" = 1 ]; then echo "node is required (apt-get install nodejs)" >&2; exit 1; \
+	else echo "SKIPPED the extension's node tests: node is not installed"; fi
+
+# The Chrome Web Store zip: dist/smile-extension-<version>.zip.
+extension: $(INSTALLED)
+	$(BIN)/python scripts/package_extension.py --out dist
+
+test: lint typecheck migrations-check node-test pytest
 
 # A local CA and a certificate for localhost under certs/ (git-ignored); FORCE=1 makes a new CA.
 certs: $(INSTALLED)

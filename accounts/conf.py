@@ -27,6 +27,7 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "pair-code-user": (5, 10 * MINUTE),  # wrong pairing codes typed by one user
     "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
     "export-user": (10, HOUR),  # data exports by one user (each reads the whole history)
+    "device-api-ip": (120, 10 * MINUTE),  # bearer-token API calls (today's summary) from one network
 }
 
 

@@ -88,6 +88,10 @@ def hit_pairing_start(*, ip: str) -> RateDecision:
     return ratelimit.hit(rate("pair-start-ip"), ratelimit.ip_bucket(ip))
 
 
+def hit_device_api(*, ip: str) -> RateDecision:
+    return ratelimit.hit(rate("device-api-ip"), ratelimit.ip_bucket(ip))
+
+
 def pairing_code_allowed(*, user_id: int, ip: str) -> RateDecision:
     """Whether this person may try another pairing code."""
     return ratelimit.most_restrictive(

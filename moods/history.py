@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal, TypeVar
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncHour
 
 from inference.emotions import EMOTIONS
-from moods.models import MoodQuarter
+from moods.models import MoodEvent, MoodQuarter
 from moods.selectors import local_midnight
 
 Bucket = Literal["hour", "day", "week"]
@@ -92,6 +92,26 @@ def _mix(row: dict[str, Any]) -> Mix | None:
 def overall_mix(*, user_id: int, start: datetime, end: datetime) -> Mix | None:
     """The mix of windows starting in [start, end) (whole quarter hours); None when nothing was observed."""
     return _mix(quarters_in(user_id=user_id, start=start, end=end).aggregate(**_quarter_sums()))
+
+
+def day_summary(*, user_id: int, tz: tzinfo, day: date) -> dict[str, Any]:
+    """One local day as the dashboard shows it (the extension's popup): windows, frames and faces
+    counted, emotion shares weighted by observed time; ``scores`` and ``dominant`` None when
+    nothing was observed."""
+    span = Span(first=day, last=day, tz=tz)
+    counts = MoodEvent.objects.filter(user_id=user_id, started_at__gte=span.start, started_at__lt=span.end).aggregate(
+        window_count=Count("id"), frame_count=Sum("frames"), face_count=Sum("faces")
+    )
+    mix = overall_mix(user_id=user_id, start=span.start, end=span.end)
+    return {
+        "date": day.isoformat(),
+        "windows": counts["window_count"],
+        "frames": counts["frame_count"] or 0,
+        "faces": counts["face_count"] or 0,
+        "minutes": mix.minutes if mix else 0,
+        "scores": {emotion: round(share, 4) for emotion, share in mix.shares.items()} if mix else None,
+        "dominant": mix.dominant if mix else None,
+    }
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from moods import views
+from moods import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("data/", views.your_data, name="your_data"),
     path("data/export/", views.export, name="export"),
     path("data/delete/", views.delete_data, name="delete_data"),
+    path("api/summary/today", api.summary_today, name="api_summary_today"),
 ]

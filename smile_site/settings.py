@@ -223,7 +223,10 @@ SMILE_SITE_ORIGINS = env_list(
     if DEBUG
     else [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".") and host != "*"],
 )
-SMILE_EXTENSION_IDS = env_list("SMILE_EXTENSION_IDS")
+# The development id comes from the public key in extension/manifest.json (docs/extension.md);
+# production sets the Chrome Web Store's id.
+SMILE_DEVELOPMENT_EXTENSION_ID = "hegedbgeijbcncfgmagcecgjpokgacgi"
+SMILE_EXTENSION_IDS = env_list("SMILE_EXTENSION_IDS", [SMILE_DEVELOPMENT_EXTENSION_ID] if DEBUG else [])
 # Stream limits announced in the "ready" message.
 SMILE_MAX_FPS = env_int("SMILE_MAX_FPS", 2, minimum=1)
 SMILE_MAX_IN_FLIGHT = env_int("SMILE_MAX_IN_FLIGHT", 2, minimum=1)

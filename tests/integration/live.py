@@ -295,6 +295,15 @@ def running_site(
         _stop(site.processes)
 
 
+def restart_daphne(site: LiveSite) -> None:
+    """Stop daphne (open sockets drop, as in a deploy or a crash) and start it again on the same port."""
+    _stop({"daphne": site.processes.pop("daphne")})
+    log = site.log_dir / "daphne.log"
+    log.replace(site.log_dir / f"daphne-{int(time.time() * 1000)}.log")
+    _spawn(site, "daphne", ["-m", "daphne", "-b", "127.0.0.1", "-p", str(site.port), "smile_site.asgi:application"])
+    _wait_until_healthy(site, time.monotonic() + START_TIMEOUT)
+
+
 # --- A browser ----------------------------------------------------------------------------
 
 

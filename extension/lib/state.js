@@ -1,0 +1,40 @@
+// Where the extension keeps things, and the shape of the messages between its parts.
+//
+// chrome.storage.local (survives restarts): server, token, deviceId, deviceName, capture,
+//   captureCustomized, wantCapture (the user pressed Start and not Stop), pairingProblem.
+// chrome.storage.session (this browser session): status, latest, serverCapture, encouragements.
+//
+// Messages carry `target`: "background" (the service worker) or "offscreen" (the document
+// that owns the camera and the socket), so each listener ignores what is not for it.
+
+export const LOCAL_DEFAULTS = Object.freeze({
+  server: "http://127.0.0.1:8000",
+  token: null,
+  deviceId: null,
+  deviceName: "",
+  capture: null,
+  captureCustomized: false,
+  wantCapture: false,
+  pairingProblem: null,
+});
+
+export const IDLE_STATUS = Object.freeze({ connection: "idle", camera: false, paused: false, detail: "" });
+
+/** A sentence for the popup and options page, from the status the offscreen document reports. */
+export function describeStatus(status, { paired }) {
+  if (!paired) {
+    return "Not paired. Open the options to pair this browser with your account.";
+  }
+  switch (status?.connection) {
+    case "connecting":
+      return "Connecting to the server…";
+    case "live":
+      return status.paused ? "Paused: the camera is off." : "Live: reading your expression.";
+    case "reconnecting":
+      return status.detail || "Connection lost. Reconnecting…";
+    case "error":
+      return status.detail || "Something went wrong.";
+    default:
+      return "Stopped. Press Start to begin.";
+  }
+}

@@ -1,0 +1,355 @@
+// The offscreen document: owns the camera and the WebSocket to /ws/stream/ (protocol v1).
+// Frames are drawn to a canvas, encoded as JPEG and sent; none is kept. What happens is
+// reported to the service worker, which keeps the state the popup shows.
+
+import { Backoff } from "./lib/backoff.js";
+import { closeAction, effectiveCapture, FramePacer, parseServerMessage, ProtocolError } from "./lib/protocol.js";
+
+const PING_EVERY_MS = 20000;
+// No message at all for this long (pings are answered) means the connection is dead.
+const SILENCE_LIMIT_MS = 45000;
+const TICK_MS = 100;
+const JPEG_QUALITIES = [0.8, 0.65, 0.5];
+// 4400/4429: the server counts errors and rate-limited frames over 60 s; wait them out.
+const LATER_MS = 60000;
+
+const video = document.getElementById("video");
+const canvas = document.getElementById("canvas");
+const context = canvas.getContext("2d", { willReadFrequently: false });
+
+let config = null; // {streamUrl, token, capture, customized, paused}
+let socket = null;
+let ready = null; // the server's ready message on the current socket
+let camera = null; // MediaStream while the camera is on
+let pacer = null;
+let ticker = null;
+let encoding = false;
+let quality = 0;
+let reconnectTimer = null;
+let pingTimer = null;
+let lastHeard = 0;
+const backoff = new Backoff();
+let status = { connection: "idle", camera: false, paused: false, detail: "" };
+// Feedback pressed while the socket was down: sent once the next socket is ready.
+let pendingFeedback = [];
+
+function tellBackground(message) {
+  return chrome.runtime.sendMessage({ ...message, target: "background" }).catch((error) => {
+    // The service worker may be restarting; status is re-sent on the next change.
+    console.warn("S.M.I.L.E offscreen: background unreachable", error);
+  });
+}
+
+function report(changes) {
+  status = { ...status, ...changes };
+  tellBackground({ type: "status", status });
+}
+
+// --- The camera -----------------------------------------------------------------------------
+
+async function startCamera(capture) {
+  if (camera) {
+    return;
+  }
+  camera = await navigator.mediaDevices.getUserMedia({
+    audio: false,
+    video: { width: { ideal: capture.width }, height: { ideal: capture.height } },
+  });
+  video.srcObject = camera;
+  // Autoplay alone gave black frames: the video must be told to play.
+  await video.play();
+  canvas.width = capture.width;
+  canvas.height = capture.height;
+  report({ camera: true });
+}
+
+function stopCamera() {
+  if (camera) {
+    for (const track of camera.getTracks()) {
+      track.stop();
+    }
+  }
+  camera = null;
+  video.pause();
+  video.srcObject = null;
+  if (status.camera) {
+    report({ camera: false });
+  }
+}
+
+function stopTicker() {
+  clearInterval(ticker);
+  ticker = null;
+}
+
+function startTicker() {
+  if (!ticker) {
+    ticker = setInterval(() => {
+      tick().catch((error) => console.error("S.M.I.L.E frame:", error));
+    }, TICK_MS);
+  }
+}
+
+async function tick() {
+  const now = performance.now();
+  if (encoding || !camera || !ready || config?.paused || socket?.readyState !== WebSocket.OPEN) {
+    return;
+  }
+  if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !pacer.ready(now)) {
+    return;
+  }
+  encoding = true;
+  try {
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITIES[quality]));
+    if (!blob) {
+      return;
+    }
+    if (blob.size > ready.maxFrameBytes) {
+      // Too big to be accepted: try a lower quality next time rather than send it.
+      quality = Math.min(quality + 1, JPEG_QUALITIES.length - 1);
+      return;
+    }
+    const bytes = await blob.arrayBuffer();
+    if (socket?.readyState === WebSocket.OPEN && ready) {
+      socket.send(bytes);
+      pacer.sentAt(performance.now());
+    }
+  } finally {
+    encoding = false;
+  }
+}
+
+// --- The socket -----------------------------------------------------------------------------
+
+function clearTimers() {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+  clearInterval(pingTimer);
+  pingTimer = null;
+}
+
+function dropSocket() {
+  if (socket) {
+    const old = socket;
+    socket = null;
+    old.onopen = old.onmessage = old.onclose = old.onerror = null;
+    if (old.readyState === WebSocket.OPEN || old.readyState === WebSocket.CONNECTING) {
+      old.close(1000);
+    }
+  }
+  ready = null;
+}
+
+function connect() {
+  clearTimers();
+  dropSocket();
+  if (!config) {
+    return;
+  }
+  report({ connection: status.connection === "reconnecting" ? "reconnecting" : "connecting" });
+  const ws = new WebSocket(config.streamUrl);
+  ws.binaryType = "arraybuffer";
+  socket = ws;
+  ws.onopen = () => {
+    // First-message auth: the token never goes in the URL.
+    ws.send(JSON.stringify({ type: "auth", token: config.token }));
+    lastHeard = Date.now();
+  };
+  ws.onmessage = (event) => {
+    lastHeard = Date.now();
+    onServerMessage(event.data).catch((error) => console.error("S.M.I.L.E message:", error));
+  };
+  ws.onclose = (event) => onClosed(event.code);
+  pingTimer = setInterval(() => {
+    if (Date.now() - lastHeard > SILENCE_LIMIT_MS) {
+      onClosed(1006); // silent too long: treat as lost
+    } else if (ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify({ type: "ping" }));
+    }
+  }, PING_EVERY_MS);
+}
+
+async function onServerMessage(data) {
+  let message;
+  try {
+    message = parseServerMessage(data);
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      console.warn("S.M.I.L.E: ignored a message that is not protocol v1:", error.message);
+      return;
+    }
+    throw error;
+  }
+  switch (message.type) {
+    case "ready":
+      await onReady(message);
+      break;
+    case "result":
+      pacer?.answered(message, performance.now());
+      tellBackground({
+        type: "result",
+        result: { face: message.face, dominant: message.dominant, scores: message.scores, at: Date.now() },
+      });
+      break;
+    case "dropped":
+    case "error":
+      pacer?.answered(message, performance.now());
+      if (message.type === "error" && (message.code === "frame_too_large" || message.code === "image_too_large")) {
+        quality = Math.min(quality + 1, JPEG_QUALITIES.length - 1);
+      }
+      break;
+    case "encourage":
+      tellBackground({ type: "encourage", encourage: message });
+      break;
+    case "feedback_saved":
+      tellBackground({ type: "feedback_saved", id: message.id });
+      break;
+    default:
+      break; // pong, paused, resumed, mood: nothing to do beyond having heard from the server
+  }
+}
+
+async function onReady(message) {
+  ready = message;
+  backoff.reset();
+  tellBackground({ type: "ready", serverCapture: message.capture });
+  await applyCapture();
+  report({ connection: "live", detail: "", paused: Boolean(config.paused) });
+  if (config.paused) {
+    socket.send(JSON.stringify({ type: "pause" }));
+  }
+  for (const feedback of pendingFeedback.splice(0)) {
+    sendFeedback(feedback);
+  }
+}
+
+function sendFeedback({ id, helpful }) {
+  if (socket?.readyState === WebSocket.OPEN && ready) {
+    socket.send(JSON.stringify({ type: "feedback", id, helpful }));
+  } else if (pendingFeedback.length < 20) {
+    pendingFeedback.push({ id, helpful });
+  }
+}
+
+/** Start or restart the camera with the settings in force now. */
+async function applyCapture() {
+  if (!ready || !config) {
+    return;
+  }
+  const capture = effectiveCapture({
+    user: config.capture,
+    customized: config.customized,
+    server: ready.capture,
+    maxFps: ready.maxFps,
+  });
+  if (!pacer) {
+    pacer = new FramePacer({ fps: capture.fps });
+  }
+  pacer.setRate(capture.fps);
+  const sizeChanged = camera && (canvas.width !== capture.width || canvas.height !== capture.height);
+  if (sizeChanged) {
+    stopCamera();
+  }
+  if (config.paused) {
+    stopCamera();
+    return;
+  }
+  try {
+    await startCamera(capture);
+    startTicker();
+  } catch (error) {
+    report({
+      connection: "error",
+      detail: `The camera could not start (${error.name}). Allow camera access on the options page.`,
+    });
+    stop();
+  }
+}
+
+function onClosed(code) {
+  stopTicker();
+  stopCamera();
+  dropSocket();
+  clearTimers();
+  pacer?.reset();
+  if (!config) {
+    return;
+  }
+  const action = closeAction(code);
+  if (action === "repair") {
+    tellBackground({ type: "token_rejected", code });
+    stop();
+    return;
+  }
+  const delay = action === "reconnect_later" ? Math.max(LATER_MS, backoff.next()) : backoff.next();
+  report({ connection: "reconnecting", detail: `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…` });
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+// --- Commands from the service worker ------------------------------------------------------
+
+function configure(next) {
+  const previous = config;
+  config = next;
+  if (!config) {
+    stop();
+    return;
+  }
+  const sameServer = previous && previous.streamUrl === config.streamUrl && previous.token === config.token;
+  if (sameServer && socket) {
+    applyCapture().catch((error) => console.error("S.M.I.L.E capture:", error));
+  } else {
+    backoff.reset();
+    connect();
+  }
+}
+
+function stop() {
+  config = null;
+  stopTicker();
+  stopCamera();
+  clearTimers();
+  dropSocket();
+  pacer = null;
+  report({ connection: "idle", camera: false, paused: false, detail: "" });
+}
+
+function setPaused(paused) {
+  if (!config) {
+    return;
+  }
+  config = { ...config, paused };
+  if (socket?.readyState === WebSocket.OPEN && ready) {
+    socket.send(JSON.stringify({ type: paused ? "pause" : "resume" }));
+  }
+  report({ paused });
+  applyCapture().catch((error) => console.error("S.M.I.L.E capture:", error));
+}
+
+chrome.runtime.onMessage.addListener((message) => {
+  if (message?.target !== "offscreen") {
+    return false;
+  }
+  switch (message.type) {
+    case "configure":
+      configure(message.config);
+      break;
+    case "stop":
+      stop();
+      break;
+    case "pause":
+    case "resume":
+      setPaused(message.type === "pause");
+      break;
+    case "feedback":
+      sendFeedback({ id: message.id, helpful: message.helpful });
+      break;
+    default:
+      break;
+  }
+  return false;
+});
+
+// A new document asks what to do.
+tellBackground({ type: "get_config" }).then((next) => configure(next ?? null));

@@ -1,0 +1,120 @@
+// The popup: connection and camera state, the live reading, today's summary, Start/Pause/Stop.
+
+import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS } from "./lib/state.js";
+import { EMOTIONS } from "./lib/protocol.js";
+import { parseServerUrl, parseSummary } from "./lib/pairing.js";
+
+const $ = (id) => document.getElementById(id);
+const SUMMARY_EVERY_MS = 60000;
+
+async function local() {
+  return { ...LOCAL_DEFAULTS, ...(await chrome.storage.local.get(Object.keys(LOCAL_DEFAULTS))) };
+}
+
+function tellBackground(message) {
+  return chrome.runtime.sendMessage({ ...message, target: "background" });
+}
+
+const percent = (score) => `${Math.round(score * 100)}%`;
+
+function renderLatest(latest) {
+  const list = $("scores");
+  list.replaceChildren();
+  if (!latest) {
+    $("dominant").textContent = "No reading yet.";
+    return;
+  }
+  if (!latest.face) {
+    $("dominant").textContent = "No face in view.";
+    return;
+  }
+  $("dominant").textContent = `Mostly ${latest.dominant}`;
+  for (const emotion of EMOTIONS) {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = emotion;
+    const bar = document.createElement("meter");
+    bar.min = 0;
+    bar.max = 1;
+    bar.value = latest.scores[emotion];
+    bar.title = percent(latest.scores[emotion]);
+    const value = document.createElement("span");
+    value.textContent = percent(latest.scores[emotion]);
+    item.append(name, bar, value);
+    item.dataset.emotion = emotion;
+    list.append(item);
+  }
+}
+
+async function renderState() {
+  const state = await local();
+  const { status = IDLE_STATUS, latest = null } = await chrome.storage.session.get(["status", "latest"]);
+  const paired = Boolean(state.token);
+  $("connection").textContent = describeStatus(status, { paired });
+  $("camera").textContent = status.camera ? "Camera: on" : "Camera: off";
+  $("camera").classList.toggle("live", Boolean(status.camera));
+  const running = state.wantCapture && paired;
+  $("start").hidden = running || !paired;
+  $("stop").hidden = !running;
+  $("pause").hidden = !running || status.paused;
+  $("resume").hidden = !running || !status.paused;
+  renderLatest(running ? latest : null);
+  try {
+    $("history").href = `${parseServerUrl(state.server).origin}/history/`;
+  } catch {
+    $("history").removeAttribute("href");
+  }
+}
+
+async function renderSummary() {
+  const state = await local();
+  if (!state.token) {
+    $("summary").textContent = "Pair this browser to see today's summary.";
+    return;
+  }
+  let response;
+  try {
+    response = await fetch(`${parseServerUrl(state.server).origin}/api/summary/today`, {
+      headers: { Authorization: `Bearer ${state.token}` },
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(15000),
+    });
+  } catch {
+    $("summary").textContent = "The server cannot be reached right now.";
+    return;
+  }
+  if (response.status === 401 || response.status === 403) {
+    await tellBackground({ type: "token_rejected", code: response.status });
+    $("summary").textContent = "This browser needs to be paired again.";
+    return;
+  }
+  const summary = response.ok ? parseSummary(await response.json().catch(() => null)) : null;
+  if (!summary) {
+    $("summary").textContent = `No summary (the server answered HTTP ${response.status}).`;
+  } else if (!summary.scores) {
+    $("summary").textContent = "Nothing recorded yet today.";
+  } else {
+    const minutes = summary.windows;
+    $("summary").textContent =
+      `Mostly ${summary.dominant} today (happy ${percent(summary.scores.happy)}, ` +
+      `sad ${percent(summary.scores.sad)}), over ${minutes} window${minutes === 1 ? "" : "s"}.`;
+  }
+}
+
+for (const command of ["start", "stop", "pause", "resume"]) {
+  $(command).addEventListener("click", async () => {
+    await tellBackground({ type: command });
+    await renderState();
+  });
+}
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "session" || (area === "local" && ("token" in changes || "wantCapture" in changes))) {
+    renderState();
+  }
+});
+
+renderState();
+renderSummary();
+setInterval(renderSummary, SUMMARY_EVERY_MS);

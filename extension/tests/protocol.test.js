@@ -1,0 +1,179 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import {
+  closeAction,
+  DEFAULT_CAPTURE,
+  effectiveCapture,
+  EMOTIONS,
+  FramePacer,
+  MAX_MESSAGE_CHARS,
+  parseServerMessage,
+  ProtocolError,
+  validateCapture,
+} from "../lib/protocol.js";
+
+const scores = { angry: 0.01, disgust: 0, fear: 0.02, happy: 0.9, sad: 0.03, surprise: 0.01, neutral: 0.03 };
+const parse = (message) => parseServerMessage(JSON.stringify(message));
+
+test("ready: limits, and the site's capture defaults when valid", () => {
+  const ready = { type: "ready", max_fps: 2, max_frame_bytes: 262144, window_seconds: 60 };
+  assert.deepEqual(parse(ready), {
+    type: "ready",
+    maxFps: 2,
+    maxFrameBytes: 262144,
+    windowSeconds: 60,
+    capture: null,
+  });
+  assert.deepEqual(parse({ ...ready, capture: { fps: 0.5, width: 320, height: 240 } }).capture, {
+    fps: 0.5,
+    width: 320,
+    height: 240,
+  });
+  // Out of range: ignored, not fatal.
+  assert.equal(parse({ ...ready, capture: { fps: 5, width: 320, height: 240 } }).capture, null);
+  assert.equal(parse({ ...ready, capture: { fps: 1, width: 1920, height: 1080 } }).capture, null);
+  assert.throws(() => parse({ ...ready, max_fps: 0 }), ProtocolError);
+  assert.throws(() => parse({ ...ready, window_seconds: "60" }), ProtocolError);
+});
+
+test("result with a face: seven scores in order, the dominant one", () => {
+  const result = parse({ type: "result", seq: 3, face: true, scores, dominant: "happy", latency_ms: 41.5 });
+  assert.deepEqual(Object.keys(result.scores), EMOTIONS);
+  assert.equal(result.dominant, "happy");
+  assert.equal(result.latencyMs, 41.5);
+});
+
+test("result without a face has no scores", () => {
+  assert.deepEqual(parse({ type: "result", seq: 1, face: false, latency_ms: 3 }), {
+    type: "result",
+    seq: 1,
+    face: false,
+    scores: null,
+    dominant: null,
+    latencyMs: 3,
+  });
+});
+
+test("malformed results are refused", () => {
+  const good = { type: "result", seq: 1, face: true, scores, dominant: "happy" };
+  for (const bad of [
+    { ...good, seq: 0 },
+    { ...good, seq: "1" },
+    { ...good, face: "yes" },
+    { ...good, dominant: "joy" },
+    { ...good, scores: { ...scores, sad: 1.5 } },
+    { ...good, scores: { ...scores, sad: undefined } },
+    { ...good, scores: [1, 2, 3] },
+  ]) {
+    assert.throws(() => parse(bad), ProtocolError, JSON.stringify(bad));
+  }
+});
+
+test("dropped and error carry known reasons and codes only", () => {
+  assert.deepEqual(parse({ type: "dropped", seq: 2, reason: "rate_limited" }), {
+    type: "dropped",
+    seq: 2,
+    reason: "rate_limited",
+  });
+  assert.deepEqual(parse({ type: "error", seq: null, code: "bad_message" }), {
+    type: "error",
+    seq: null,
+    code: "bad_message",
+  });
+  assert.throws(() => parse({ type: "dropped", seq: 2, reason: "tired" }), ProtocolError);
+  assert.throws(() => parse({ type: "error", seq: 2, code: "oops" }), ProtocolError);
+});
+
+test("encourage: only web links survive in resources", () => {
+  const message = parse({
+    type: "encourage",
+    id: 7,
+    message: "Take a breath.",
+    resources: [
+      { name: "Helpline", contact: "116 123", url: "https://example.org/help" },
+      { name: "Trick", contact: "", url: "javascript:alert(1)" },
+      "not an object",
+    ],
+  });
+  assert.deepEqual(message.resources, [
+    { name: "Helpline", contact: "116 123", url: "https://example.org/help" },
+    { name: "Trick", contact: "", url: "" },
+  ]);
+  assert.deepEqual(parse({ type: "encourage", id: 8, message: "Hi" }).resources, []);
+  assert.throws(() => parse({ type: "encourage", id: "8", message: "Hi" }), ProtocolError);
+  assert.throws(() => parse({ type: "encourage", id: 8, message: "" }), ProtocolError);
+});
+
+test("mood windows, pongs and the like parse; unknown types, non-JSON and huge texts do not", () => {
+  const mood = parse({ type: "mood", start: "a", end: "b", frames: 5, faces: 4, scores, dominant: "happy" });
+  assert.equal(mood.dominant, "happy");
+  assert.equal(parse({ type: "mood", start: "a", end: "b", frames: 5, faces: 0, scores: null }).scores, null);
+  for (const type of ["pong", "paused", "resumed"]) {
+    assert.deepEqual(parse({ type }), { type });
+  }
+  assert.deepEqual(parse({ type: "feedback_saved", id: 3 }), { type: "feedback_saved", id: 3 });
+  assert.throws(() => parse({ type: "surprise_party" }), ProtocolError);
+  assert.throws(() => parse({ kind: "ready" }), ProtocolError);
+  assert.throws(() => parse([1, 2]), ProtocolError);
+  assert.throws(() => parseServerMessage("{not json"), ProtocolError);
+  assert.throws(() => parseServerMessage(new ArrayBuffer(4)), ProtocolError);
+  assert.throws(() => parseServerMessage(`"${"x".repeat(MAX_MESSAGE_CHARS)}"`), ProtocolError);
+});
+
+test("close codes: a rejected token means pair again, misbehaviour means wait, the rest reconnect", () => {
+  assert.equal(closeAction(4401), "repair");
+  assert.equal(closeAction(4403), "repair");
+  assert.equal(closeAction(4400), "reconnect_later");
+  assert.equal(closeAction(4429), "reconnect_later");
+  for (const code of [1000, 1001, 1006, 1011, 4408]) {
+    assert.equal(closeAction(code), "reconnect");
+  }
+});
+
+test("capture settings: validated, and the site's defaults apply unless the user chose", () => {
+  assert.deepEqual(validateCapture({ fps: "0.5", width: "320", height: "240" }), { fps: 0.5, width: 320, height: 240 });
+  assert.throws(() => validateCapture({ fps: 0.1, width: 320, height: 240 }), /between 0.2 and 2/);
+  assert.throws(() => validateCapture({ fps: 3, width: 320, height: 240 }), RangeError);
+  assert.throws(() => validateCapture({ fps: "abc", width: 320, height: 240 }), RangeError);
+  assert.throws(() => validateCapture({ fps: 1, width: 800, height: 600 }), /320x240 or 640x480/);
+
+  const user = { fps: 2, width: 320, height: 240 };
+  const server = { fps: 0.5, width: 640, height: 480 };
+  assert.deepEqual(effectiveCapture({}), DEFAULT_CAPTURE);
+  assert.deepEqual(effectiveCapture({ user, customized: true, server }), user);
+  assert.deepEqual(effectiveCapture({ user, customized: false, server }), server);
+  assert.deepEqual(effectiveCapture({ user: null, customized: false, server: null }), DEFAULT_CAPTURE);
+  // Never faster than the server allows.
+  assert.equal(effectiveCapture({ user, customized: true, maxFps: 1 }).fps, 1);
+});
+
+test("the pacer keeps the rate and at most two frames in flight", () => {
+  const pacer = new FramePacer({ fps: 1 });
+  assert.ok(pacer.ready(0));
+  assert.equal(pacer.sentAt(0), 1);
+  assert.ok(!pacer.ready(500), "too soon");
+  assert.ok(pacer.ready(1000));
+  assert.equal(pacer.sentAt(1000), 2);
+  assert.ok(!pacer.ready(2000), "two frames unanswered");
+  pacer.answered({ type: "result", seq: 1 }, 2000);
+  assert.ok(pacer.ready(2000));
+});
+
+test("the pacer slows down after rate_limited or busy, and forgets frames never answered", () => {
+  const pacer = new FramePacer({ fps: 2 });
+  pacer.sentAt(0);
+  pacer.answered({ type: "dropped", seq: 1, reason: "busy" }, 100);
+  assert.ok(!pacer.ready(600), "half speed for a while");
+  assert.ok(pacer.ready(1000));
+  assert.ok(pacer.ready(20000), "back to normal later");
+
+  const stuck = new FramePacer({ fps: 2 });
+  stuck.sentAt(0);
+  stuck.sentAt(500);
+  assert.ok(!stuck.ready(1000));
+  assert.ok(stuck.ready(25000), "lost answers do not block forever");
+  stuck.reset();
+  assert.equal(stuck.sentAt(26000), 1, "a new connection numbers frames from 1");
+  assert.throws(() => stuck.setRate(0), RangeError);
+});

@@ -57,6 +57,7 @@ clean:
 vendor: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	mkdir -p static/vendor/chartjs
-	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/chart.umd.min.js
+	# Without its source map: ManifestStaticFilesStorage (production) refuses a map it cannot find.
+	sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js > static/vendor/chartjs/chart.umd.min.js
 	cp node_modules/chart.js/LICENSE.md static/vendor/chartjs/LICENSE.md
 	node -p "require('./node_modules/chart.js/package.json').version" > static/vendor/chartjs/VERSION

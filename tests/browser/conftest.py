@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +24,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-# Module scope, not session: while Playwright's loop runs in the main thread, async_to_sync
-# (channel layers, consumers) cannot run there, and pytest-django reorders tests by database use.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def fake_camera_args(video: Path) -> list[str]:
+    """Chromium's fake camera playing ``video`` (.mjpeg or .y4m), granted without a prompt."""
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+
+
+@contextlib.contextmanager
+def launched_chromium(*extra_args: str) -> Iterator[Browser]:
+    """Debian's Chromium, headless, with ``CHROMIUM_ARGS`` and ``extra_args``."""
     if not CHROMIUM.exists():
         require_service("Chromium", f"Chromium not found at {CHROMIUM}")
     # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls in
@@ -35,7 +44,9 @@ def browser() -> Iterator[Browser]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+            )
             yield browser
             browser.close()
     finally:
@@ -43,6 +54,14 @@ def browser() -> Iterator[Browser]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# Module scope, not session: while Playwright's loop runs in the main thread, async_to_sync
+# (channel layers, consumers) cannot run there, and pytest-django reorders tests by database use.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

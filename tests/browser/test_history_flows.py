@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import fake_camera_args, launched_chromium
 from tests.factories import PASSWORD
 from tests.inference.conftest import encode, webcam_frame_with_face
 from tests.integration.conftest import live_database, postgres_server
 from tests.integration.live import LiveDatabase, LiveSite, running_site
-from tests.services import require_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 __all__ = ["live_database", "postgres_server"]
@@ -57,26 +55,8 @@ def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(fake_camera: Path) -> Iterator[Browser]:
     """Debian's Chromium with a fake camera that plays ``fake_camera`` and grants access without asking."""
-    if not CHROMIUM.exists():
-        require_service("Chromium", f"Chromium not found at {CHROMIUM}")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={fake_camera}",
-    ]
-    try:
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-            yield launched
-            launched.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launched_chromium(*fake_camera_args(fake_camera)) as launched:
+        yield launched
 
 
 @pytest.fixture

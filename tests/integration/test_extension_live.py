@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fake_camera_args
 from tests.factories import PASSWORD
 from tests.inference.conftest import webcam_frame_with_face
 from tests.integration.live import (
@@ -47,7 +48,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 EXTENSION_ID = "hegedbgeijbcncfgmagcecgjpokgacgi"
-CHROMIUM = Path("/usr/bin/chromium")
 # Generous: the first frame waits for TensorFlow to load in the worker, on a busy machine.
 FIRST_RESULT_TIMEOUT_MS = 180_000
 TIMEOUT_MS = 60_000
@@ -164,17 +164,10 @@ def browser(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             headless=False,  # the new headless mode, below, is the one that loads extensions
             args=[
                 "--headless=new",
-                "--no-sandbox",  # CI runs as root
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+                *CHROMIUM_ARGS,
                 f"--disable-extensions-except={EXTENSION}",
                 f"--load-extension={EXTENSION}",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
+                *fake_camera_args(camera),
             ],
             viewport={"width": 1100, "height": 900},
         )

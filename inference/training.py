@@ -261,6 +261,24 @@ def finish_training(
     return card
 
 
+def _lineage_lines(card: dict[str, object]) -> list[str]:
+    """The card's optional ``lineage``: the runs, oldest first, that led to weights fine-tuned in stages."""
+    stages = card.get("lineage")
+    if not isinstance(stages, list) or not stages:
+        return []
+    return [
+        "## How these weights were made",
+        "",
+        "| stage | run | epochs | seconds | validation accuracy |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {i} | {stage['run']} | {stage['epochs']} | {stage['seconds']} | {stage['validation_accuracy']:.2%} |"
+            for i, stage in enumerate(stages, start=1)
+        ),
+        "",
+    ]
+
+
 def write_model_card(card: dict[str, object], out_dir: Path) -> None:
     """The card as JSON (for machines) and a short Markdown page (for people)."""
     (out_dir / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n")
@@ -291,6 +309,7 @@ def write_model_card(card: dict[str, object], out_dir: Path) -> None:
         *(" ".join(f"{v:5d}" for v in row) for row in report["confusion"]),
         "```",
         "",
+        *_lineage_lines(card),
         "Limits: expressions are not feelings. FER-2013 faces are mostly frontal, web-sourced and",
         "unevenly spread over ages and skin tones; disgust and fear are the weakest classes.",
         "",

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from inference.datasets import load_training_data
 from inference.emotions import EMOTIONS
 from inference.network import build_model
+from inference.training import write_model_card
 
 
 def random_faces(n: int, seed: int = 0) -> np.ndarray:
@@ -202,3 +203,16 @@ def test_fine_tuning_refuses_missing_weights(tmp_path: Path) -> None:
             "train_emotion_model",
             *("--data", str(data), "--out", str(tmp_path / "m"), "--init-weights", str(tmp_path / "nope.h5")),
         )
+
+
+def test_the_shipped_card_tells_how_its_weights_were_made_in_stages(tmp_path: Path) -> None:
+    shipped = json.loads((Path(settings.SMILE_EMOTION_WEIGHTS).parent / "model_card.json").read_text())
+    stages = shipped["lineage"]
+    # The last stage is the shipped run; each fine-tuning stage improved on the one before.
+    assert stages[-1]["validation_accuracy"] == shipped["validation"]["accuracy"]
+    accuracies = [stage["validation_accuracy"] for stage in stages]
+    assert accuracies == sorted(accuracies)
+    write_model_card(shipped, tmp_path)
+    page = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "## How these weights were made" in page
+    assert page.count("| fine-tuned from stage") == len(stages) - 1

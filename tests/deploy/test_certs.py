@@ -108,27 +108,25 @@ def test_the_site_certificate_never_outlives_its_ca(tmp_path: Path) -> None:
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
 
 
-def test_make_certs_prints_how_to_trust_the_ca_everywhere(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy.certs", "--dir", str(tmp_path)],
+def make_certs(folder: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m deploy.certs --dir folder``, as ``make certs`` runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.certs", "--dir", str(folder)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
+
+
+def test_make_certs_prints_how_to_trust_the_ca_everywhere(tmp_path: Path) -> None:
+    done = make_certs(tmp_path)
     ca = tmp_path / "ca" / "smile-local-ca.pem"
     assert f"Created a new local CA: {ca}" in done.stdout
     for where in ("update-ca-certificates", "security add-trusted-cert", "certutil -addstore", "chrome://"):
         assert where in done.stdout, where
-    again = subprocess.run(
-        [sys.executable, "-m", "deploy.certs", "--dir", str(tmp_path)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    again = make_certs(tmp_path)
     assert f"Kept the existing local CA: {ca}" in again.stdout
 
 

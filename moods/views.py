@@ -207,7 +207,22 @@ def encouragement_feedback(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_safe
 def your_data(request: HttpRequest) -> HttpResponse:
-    return render(request, "moods/data.html", {"export_form": ExportForm(), "delete_form": DeleteRangeForm()})
+    return _data_page(request)
+
+
+def _data_page(
+    request: HttpRequest,
+    *,
+    export_form: ExportForm | None = None,
+    delete_form: DeleteRangeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The "Your data" page, with the form the request filled in (and its errors) where there is one."""
+    context = {
+        "export_form": ExportForm() if export_form is None else export_form,
+        "delete_form": DeleteRangeForm() if delete_form is None else delete_form,
+    }
+    return render(request, "moods/data.html", context, status=status)
 
 
 @login_required
@@ -216,14 +231,12 @@ def export(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        context = {"export_form": form, "delete_form": DeleteRangeForm()}
-        return render(request, "moods/data.html", context, status=400)
+        return _data_page(request, export_form=form, status=400)
     decision = ratelimit.hit(rate("export-user"), str(user.pk))
     if not decision.allowed:
         minutes = decision.retry_after_minutes
         form.add_error(None, f"Too many exports. Try again in {minutes} minute{'' if minutes == 1 else 's'}.")
-        context = {"export_form": form, "delete_form": DeleteRangeForm()}
-        return ratelimit.refused(render(request, "moods/data.html", context), decision)
+        return ratelimit.refused(_data_page(request, export_form=form), decision)
     stamp = timezone.now().astimezone(user.zone).strftime("%Y-%m-%d")
     if form.cleaned_data["format"] == "csv":
         response = StreamingHttpResponse(
@@ -247,7 +260,7 @@ def delete_data(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = DeleteRangeForm(request.POST)
     if not form.is_valid():
-        return render(request, "moods/data.html", {"export_form": ExportForm(), "delete_form": form}, status=400)
+        return _data_page(request, delete_form=form, status=400)
     everything = form.cleaned_data["scope"] == "all"
     first = None if everything else form.cleaned_data["start"]
     last = None if everything else form.cleaned_data["end"]

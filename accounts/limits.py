@@ -12,11 +12,6 @@ from smile_site import ratelimit
 from smile_site.ratelimit import RateDecision
 
 
-def _minutes(decision: RateDecision) -> str:
-    minutes = decision.retry_after_minutes
-    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
-
-
 def _email_key(email: str) -> str:
     return email.strip().lower()
 
@@ -48,7 +43,7 @@ def record_successful_login(*, ip: str, email: str) -> None:
 
 
 def login_refused_message(decision: RateDecision) -> str:
-    return f"Too many attempts. Try again in {_minutes(decision)}."
+    return f"Too many attempts. Try again in {decision.retry_after_text}."
 
 
 # --- Password reset ---------------------------------------------------------------------
@@ -63,7 +58,7 @@ def hit_password_reset(*, ip: str, email: str) -> RateDecision:
 
 
 def password_reset_refused_message(decision: RateDecision) -> str:
-    return f"Too many password reset requests. Try again in {_minutes(decision)}."
+    return f"Too many password reset requests. Try again in {decision.retry_after_text}."
 
 
 # --- Sign-up ----------------------------------------------------------------------------
@@ -78,7 +73,7 @@ def record_signup_attempt(*, ip: str) -> None:
 
 
 def signup_refused_message(decision: RateDecision) -> str:
-    return f"Too many sign-ups from your network. Try again in {_minutes(decision)}."
+    return f"Too many sign-ups from your network. Try again in {decision.retry_after_text}."
 
 
 # --- Pairing ----------------------------------------------------------------------------
@@ -106,4 +101,4 @@ def record_wrong_pairing_code(*, user_id: int, ip: str) -> None:
 
 
 def pairing_code_refused_message(decision: RateDecision) -> str:
-    return f"Too many wrong codes. Try again in {_minutes(decision)}."
+    return f"Too many wrong codes. Try again in {decision.retry_after_text}."

@@ -234,8 +234,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
         return _data_page(request, export_form=form, status=400)
     decision = ratelimit.hit(rate("export-user"), str(user.pk))
     if not decision.allowed:
-        minutes = decision.retry_after_minutes
-        form.add_error(None, f"Too many exports. Try again in {minutes} minute{'' if minutes == 1 else 's'}.")
+        form.add_error(None, f"Too many exports. Try again in {decision.retry_after_text}.")
         return ratelimit.refused(_data_page(request, export_form=form), decision)
     stamp = timezone.now().astimezone(user.zone).strftime("%Y-%m-%d")
     if form.cleaned_data["format"] == "csv":

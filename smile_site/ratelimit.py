@@ -64,6 +64,12 @@ class RateDecision:
         """The wait rounded up to whole minutes (at least 1), for messages to people."""
         return max(1, math.ceil(self.retry_after / 60))
 
+    @property
+    def retry_after_text(self) -> str:
+        """``1 minute``, ``5 minutes``: the wait as a refusal message says it."""
+        minutes = self.retry_after_minutes
+        return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
 
 def _window(rate: Rate, now: float) -> tuple[int, int]:
     """The current window's index and the whole seconds (at least 1) left in it."""

@@ -132,6 +132,11 @@ def test_retry_after_minutes_rounds_up(seconds: int, minutes: int) -> None:
     assert decision.retry_after_minutes == minutes
 
 
+@pytest.mark.parametrize(("seconds", "text"), [(30, "1 minute"), (61, "2 minutes"), (900, "15 minutes")])
+def test_retry_after_text_says_minutes_in_words(seconds: int, text: str) -> None:
+    assert RateDecision(allowed=False, count=9, limit=8, retry_after=seconds).retry_after_text == text
+
+
 def test_most_restrictive_picks_the_longest_refusal() -> None:
     ok = RateDecision(allowed=True, count=1, limit=5, retry_after=0)
     short = RateDecision(allowed=False, count=6, limit=5, retry_after=30)

@@ -148,6 +148,12 @@ def load_npz(path: Path) -> LabeledFaces:
 # --- Training data (train + validation splits) -----------------------------------------
 
 
+def describe_training_data(path: Path) -> str:
+    """How a model card names the data ``load_training_data(path)`` read."""
+    name = f"{path.name}/" if path.is_dir() else path.name
+    return f"FER-2013 from {name}: Training trains, PublicTest validates"
+
+
 def load_training_data(path: Path) -> tuple[LabeledFaces, LabeledFaces]:
     """(training, validation) from any accepted form: Training trains, PublicTest validates."""
     if path.is_file() and path.suffix.lower() == ".csv":

@@ -40,6 +40,10 @@ class TrainingConfig:
     # when it validates better than the best single epoch.
     average_last_fraction: float = 0.25
     seed: int = 2013
+    # "full": flips, rotation, zoom, brightness, contrast, random crop and random erasing;
+    # "light": flips and the random crop only, for the last fine-tuning of a trained model,
+    # which then fits the real (unerased, unwarped) faces more closely.
+    augmentation: str = "full"
     # Weights to start from instead of a fresh initialisation: a warm restart of the schedule
     # on a trained model (fine-tuning), recorded in the model card.
     init_weights: str = ""
@@ -57,7 +61,10 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     return weights / float((weights[labels]).mean())
 
 
-def _augment_batch(images: Any, generator: Any, layers: Any) -> Any:
+AUGMENTATIONS = ("full", "light")
+
+
+def _augment_batch(images: Any, generator: Any, layers: Any, *, erase: bool) -> Any:
     """Random geometry and photometry, a random 40x40 crop and random erasing (in tf.data)."""
     import tensorflow as tf
 
@@ -65,6 +72,8 @@ def _augment_batch(images: Any, generator: Any, layers: Any) -> Any:
 
     x = layers(images, training=True)
     x = tf.image.random_crop(x, [tf.shape(x)[0], INPUT_SIZE, INPUT_SIZE, 1], seed=None)
+    if not erase:
+        return x
     # Random erasing: with probability 1/2 a rectangle of 2-20% of the face is set to noise.
     n = tf.shape(x)[0]
     area = generator.uniform([n], 0.02, 0.2) * INPUT_SIZE * INPUT_SIZE
@@ -82,7 +91,7 @@ def _augment_batch(images: Any, generator: Any, layers: Any) -> Any:
     return tf.where(mask[..., None], noise, x)
 
 
-def _datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) -> tuple[Any, Any]:
+def build_datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) -> tuple[Any, Any]:
     import keras
     import tensorflow as tf
 
@@ -92,13 +101,22 @@ def _datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) ->
     x_train = train.images.astype(np.float32)[..., np.newaxis]
     y_train = keras.utils.to_categorical(train.labels, len(EMOTIONS))
     w_train = weights[train.labels]
+    if config.augmentation not in AUGMENTATIONS:
+        raise ValueError(f"augmentation must be one of {', '.join(AUGMENTATIONS)}, not {config.augmentation!r}")
+    full = config.augmentation == "full"
     geometry = keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal", seed=config.seed),
-            keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=config.seed + 1),
-            keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=config.seed + 2),
-            keras.layers.RandomBrightness(0.2, value_range=(0.0, 255.0), seed=config.seed + 3),
-            keras.layers.RandomContrast(0.25, value_range=(0.0, 255.0), seed=config.seed + 4),
+            *(
+                [
+                    keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=config.seed + 1),
+                    keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=config.seed + 2),
+                    keras.layers.RandomBrightness(0.2, value_range=(0.0, 255.0), seed=config.seed + 3),
+                    keras.layers.RandomContrast(0.25, value_range=(0.0, 255.0), seed=config.seed + 4),
+                ]
+                if full
+                else []
+            ),
         ]
     )
     generator = tf.random.Generator.from_seed(config.seed)
@@ -106,7 +124,7 @@ def _datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) ->
         tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
         .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size, drop_remainder=True)
-        .map(lambda x, y, w: (_augment_batch(x, generator, geometry), y, w), num_parallel_calls=1)
+        .map(lambda x, y, w: (_augment_batch(x, generator, geometry, erase=full), y, w), num_parallel_calls=1)
         .prefetch(2)
     )
     y_val = keras.utils.to_categorical(val.labels, len(EMOTIONS))
@@ -136,7 +154,7 @@ def train(
     config = config or TrainingConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    training, validation = _datasets(train_set, val_set, config)
+    training, validation = build_datasets(train_set, val_set, config)
     steps_per_epoch = len(train_set) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"need at least {config.batch_size} training images, got {len(train_set)}")
@@ -219,8 +237,7 @@ def finish_training(
 ) -> dict[str, object]:
     """Pick the better of the best epoch and the weight average on validation; ship it with its card."""
     from inference.averaging import averaged_model
-    from inference.evaluation import evaluate
-    from inference.network import FaceScorer, build_model
+    from inference.network import build_model
 
     # A fresh, uncompiled model holds the weights alone (a compiled one saves the optimizer's
     # state too, three times the size).
@@ -229,31 +246,64 @@ def finish_training(
     candidates = {f"best epoch ({best_epoch})": best}
     if average is not None:
         candidates[f"average of the last {averaged_epochs} epochs"] = averaged_model(average, train_set.images)
+    return ship_best(
+        candidates,
+        out_dir=out_dir,
+        train_set=train_set,
+        val_set=val_set,
+        data_description=data_description,
+        run={
+            "training": asdict(config),
+            "epochs": config.epochs,
+            "best_epoch": best_epoch,
+            "training_seconds": round(seconds, 1),
+        },
+        log=log,
+    )
+
+
+def ship_best(
+    candidates: dict[str, Any],
+    *,
+    out_dir: Path,
+    train_set: LabeledFaces,
+    val_set: LabeledFaces,
+    data_description: str,
+    run: dict[str, object],
+    log: Callable[[str], None] = print,
+) -> dict[str, object]:
+    """Evaluate the candidate models on validation; write the best one's weights and model card.
+
+    ``run`` says how the candidates were made: ``training`` (settings), ``epochs`` and
+    ``training_seconds`` at least. Returns the card as a dict.
+    """
+    from inference.evaluation import evaluate
+    from inference.network import FaceScorer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
     reports = {name: evaluate(FaceScorer(model), val_set) for name, model in candidates.items()}
     for name, candidate_report in reports.items():
         log(f"{name}: validation accuracy {candidate_report['accuracy']:.4f}")
     chosen = max(reports, key=lambda name: reports[name]["accuracy"])
-    candidates[chosen].save_weights(str(out_dir / WEIGHTS_NAME))
+    model = candidates[chosen]
+    model.save_weights(str(out_dir / WEIGHTS_NAME))
     report = reports[chosen]
     card: dict[str, object] = {
-        "model": best.name,
+        "model": model.name,
         "emotions": list(EMOTIONS),
         "input": "48x48 grayscale face, centre-cropped to 40x40, raw 0-255 values",
         "architecture": (
             "VGG-style: conv3x3(32); 2x conv3x3(64); 2x conv3x3(128); 2x conv3x3(256), each conv with batch "
             "norm and ReLU, max-pooling after each block; dense 256; softmax 7"
         ),
-        "parameters": int(best.count_params()),
+        "parameters": int(model.count_params()),
         "test_time_augmentation": "mean of the face and its horizontal mirror",
         "data": data_description,
         "training_images": len(train_set),
         "validation_images": len(val_set),
-        "training": asdict(config),
-        "epochs": config.epochs,
-        "best_epoch": best_epoch,
+        **run,
         "candidates": {name: round(float(r["accuracy"]), 4) for name, r in reports.items()},
         "shipped": chosen,
-        "training_seconds": round(seconds, 1),
         "validation": report,
     }
     write_model_card(card, out_dir)

@@ -164,6 +164,19 @@ def test_training_runs_end_to_end_and_writes_weights_and_a_model_card(tmp_path: 
     assert evaluate_json("--data", str(data), "--split", "PublicTest", "--weights", str(weights))["n"] == 14
 
 
+def test_light_augmentation_is_a_training_choice_recorded_in_the_card(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 32, "PublicTest": 8})
+    out_dir = tmp_path / "model"
+    arguments = ("--data", str(data), "--out", str(out_dir), "--epochs", "1", "--batch-size", "16")
+    with pytest.raises(CommandError, match="invalid choice: 'none'"):
+        call_command("train_emotion_model", *arguments, "--augmentation", "none")
+    call_command("train_emotion_model", *arguments, "--augmentation", "light", stdout=StringIO())
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["training"]["augmentation"] == "light"
+    assert '"augmentation": "light"' in (out_dir / "MODEL_CARD.md").read_text()
+
+
 def test_training_refuses_fewer_images_than_one_batch(tmp_path: Path) -> None:
     data = tmp_path / "fer2013.csv"
     write_csv(data, {"Training": 4, "PublicTest": 2})
@@ -216,3 +229,76 @@ def test_the_shipped_card_tells_how_its_weights_were_made_in_stages(tmp_path: Pa
     page = (tmp_path / "MODEL_CARD.md").read_text()
     assert "## How these weights were made" in page
     assert page.count("| fine-tuned from stage") == len(stages) - 1
+
+
+def average_models_command(tmp_path: Path, *weights: Path) -> tuple[dict, str]:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 40, "PublicTest": 14})
+    out = StringIO()
+    call_command(
+        "average_emotion_models", *map(str, weights), "--data", str(data), "--out", str(tmp_path / "soup"), stdout=out
+    )
+    return json.loads((tmp_path / "soup" / "model_card.json").read_text()), out.getvalue()
+
+
+def test_averaging_runs_ships_the_best_of_the_average_and_the_runs_with_a_card(tmp_path: Path) -> None:
+    shipped = Path(settings.SMILE_EMOTION_WEIGHTS)
+    nudged = build_model()
+    nudged.load_weights(str(shipped))
+    nudged.set_weights([w * 1.01 for w in nudged.get_weights()])
+    other = tmp_path / "other" / "emotion_cnn.weights.h5"
+    other.parent.mkdir()
+    nudged.save_weights(str(other))  # no model card beside it: its run is unknown
+    card, log = average_models_command(tmp_path, shipped, other)
+    assert set(card["candidates"]) == {f"run 1 ({shipped})", f"run 2 ({other})", "uniform average of 2 runs"}
+    assert card["shipped"] in card["candidates"]
+    assert f"shipped {card['shipped']}" in log
+    shipped_card = json.loads(shipped.with_name("model_card.json").read_text())
+    runs = card["training"]["runs"]
+    assert runs[0] == {
+        "weights": str(shipped),
+        "epochs": shipped_card["epochs"],
+        "seconds": shipped_card["training_seconds"],
+        "seed": shipped_card["training"]["seed"],
+        "init_weights": shipped_card["training"]["init_weights"],
+    }
+    assert runs[1] == {"weights": str(other)}
+    assert card["epochs"] == shipped_card["epochs"]
+    assert "Confusion matrix" in (tmp_path / "soup" / "MODEL_CARD.md").read_text()
+
+
+def test_the_average_of_identical_runs_is_that_run(tmp_path: Path) -> None:
+    shipped = Path(settings.SMILE_EMOTION_WEIGHTS)
+    card, _ = average_models_command(tmp_path, shipped, shipped)
+    assert len(card["candidates"]) == 3
+    soup, original = build_model(), build_model()
+    soup.load_weights(str(tmp_path / "soup" / "emotion_cnn.weights.h5"))
+    original.load_weights(str(shipped))
+    kernels = [
+        [
+            layer.get_weights()[0]
+            for layer in model.layers
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+        ]
+        for model in (soup, original)
+    ]
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(*kernels, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (["shipped"], "at least two weight files"),
+        (["shipped", "missing"], "no such weight file: .*missing.h5"),
+        (["shipped", "text"], "text.h5: not weights of this network"),
+    ],
+)
+def test_averaging_refuses_what_it_cannot_average(tmp_path: Path, files: list[str], message: str) -> None:
+    (tmp_path / "text.h5").write_text("not weights")
+    paths = {
+        "shipped": Path(settings.SMILE_EMOTION_WEIGHTS),
+        "missing": tmp_path / "missing.h5",
+        "text": tmp_path / "text.h5",
+    }
+    with pytest.raises(CommandError, match=message):
+        average_models_command(tmp_path, *(paths[name] for name in files))

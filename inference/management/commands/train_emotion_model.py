@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.datasets import DatasetError, load_training_data
-from inference.training import TrainingConfig
+from inference.datasets import DatasetError, describe_training_data, load_training_data
+from inference.training import AUGMENTATIONS, TrainingConfig
 
 
 class Command(BaseCommand):
@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--learning-rate", type=float, default=defaults.peak_learning_rate)
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
+        parser.add_argument(
+            "--augmentation",
+            choices=AUGMENTATIONS,
+            default=defaults.augmentation,
+            help="full (default), or light: flips and crops only, for a last fine-tuning",
+        )
         parser.add_argument(
             "--init-weights",
             type=Path,
@@ -52,6 +58,7 @@ class Command(BaseCommand):
             peak_learning_rate=options["learning_rate"],
             seed=options["seed"],
             warmup_epochs=options["warmup_epochs"],
+            augmentation=options["augmentation"],
             init_weights=str(init_weights or ""),
         )
         try:
@@ -60,7 +67,7 @@ class Command(BaseCommand):
                 val_set,
                 options["out"],
                 config=config,
-                data_description=f"FER-2013 from {options['data'].name}: Training trains, PublicTest validates",
+                data_description=describe_training_data(options["data"]),
                 log=self.stdout.write,
             )
         except ValueError as exc:

@@ -1,0 +1,50 @@
+"""What the training pipeline feeds the network: full augmentation warps and erases, light only flips and crops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.datasets import LabeledFaces
+from inference.network import INPUT_SIZE
+from inference.training import TrainingConfig, build_datasets
+
+
+def one_face_set(n: int = 64) -> tuple[LabeledFaces, np.ndarray]:
+    face = np.random.default_rng(3).integers(0, 256, size=(48, 48), dtype=np.uint8)
+    faces = LabeledFaces(images=np.repeat(face[None], n, axis=0), labels=np.arange(n) % 7)
+    return faces, face.astype(np.float32)
+
+
+def crops_of(face: np.ndarray) -> list[np.ndarray]:
+    """Every 40x40 window of the face and of its mirror image."""
+    size = face.shape[0] - INPUT_SIZE + 1
+    return [
+        image[top : top + INPUT_SIZE, left : left + INPUT_SIZE]
+        for image in (face, face[:, ::-1])
+        for top in range(size)
+        for left in range(size)
+    ]
+
+
+def first_batch(augmentation: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    faces, face = one_face_set()
+    training, _ = build_datasets(faces, faces, TrainingConfig(batch_size=32, augmentation=augmentation, seed=5))
+    images, labels, weights = next(iter(training))
+    assert images.shape == (32, INPUT_SIZE, INPUT_SIZE, 1)
+    assert (labels.shape, weights.shape) == ((32, 7), (32,))
+    return np.asarray(images)[..., 0], crops_of(face)
+
+
+def is_a_crop(image: np.ndarray, crops: list[np.ndarray]) -> bool:
+    return any(np.array_equal(image, crop) for crop in crops)
+
+
+def test_light_augmentation_only_flips_and_crops() -> None:
+    images, crops = first_batch("light")
+    assert all(is_a_crop(image, crops) for image in images)
+    assert len({image.tobytes() for image in images}) > 1  # still random: different crops and flips
+
+
+def test_full_augmentation_changes_the_pixels_themselves() -> None:
+    images, crops = first_batch("full")
+    assert sum(is_a_crop(image, crops) for image in images) < len(images) // 2

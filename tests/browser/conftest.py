@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.factories import PASSWORD
 from tests.services import require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,3 +76,25 @@ def page(browser: Browser) -> Iterator[Page]:
     expect.set_options(timeout=20_000)
     yield page
     context.close()
+
+
+def fill_sign_up(
+    page: Page, *, email: str, display_name: str, time_zone: str, password: str = PASSWORD, confirmation: str = ""
+) -> None:
+    """Fill in the open sign-up page and submit it (``confirmation`` defaults to the password)."""
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Display name").fill(display_name)
+    page.get_by_label("Time zone").select_option(time_zone)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Confirm password").fill(confirmation or password)
+    page.get_by_role("button", name="Sign up").click()
+
+
+def sign_up_new_person(page: Page, *, base_url: str = "", display_name: str, time_zone: str) -> str:
+    """A new account with a fresh e-mail address, signed up through the form; lands on the dashboard."""
+    email = f"{display_name.lower()}-{secrets.token_hex(4)}@example.com"
+    page.context.clear_cookies()  # a new person: nobody signed in
+    page.goto(f"{base_url}/accounts/signup/")
+    fill_sign_up(page, email=email, display_name=display_name, time_zone=time_zone)
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    return email

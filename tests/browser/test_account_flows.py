@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
+from tests.browser.conftest import fill_sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,13 +31,15 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
 
 
-def fill_sign_up(page: Page, *, password: str, confirmation: str) -> None:
-    page.get_by_label("E-mail address").fill(EMAIL.upper())
-    page.get_by_label("Display name").fill("Mira")
-    page.get_by_label("Time zone").select_option("Europe/Paris")
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Confirm password").fill(confirmation)
-    page.get_by_role("button", name="Sign up").click()
+def fill_mira_sign_up(page: Page, *, password: str, confirmation: str) -> None:
+    fill_sign_up(
+        page,
+        email=EMAIL.upper(),
+        display_name="Mira",
+        time_zone="Europe/Paris",
+        password=password,
+        confirmation=confirmation,
+    )
 
 
 def log_in(page: Page, password: str) -> None:
@@ -62,19 +65,19 @@ def test_a_person_signs_up_logs_in_changes_and_resets_the_password_then_deletes_
     # Sign-up: each bad input is explained next to its field, then a good sign-up logs in.
     nav.get_by_role("link", name="Sign up").click()
     expect(page).to_have_title(re.compile("Sign up"))
-    fill_sign_up(page, password=FIRST_PASSWORD, confirmation="something-else-entirely-1")
+    fill_mira_sign_up(page, password=FIRST_PASSWORD, confirmation="something-else-entirely-1")
     expect(page.locator("#id_password2_error")).to_have_text(re.compile("The two passwords do not match."))
     expect(page.get_by_label("Confirm password")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("alert")).to_contain_text("Please check the form")
 
-    fill_sign_up(page, password="Sh0rt!pw", confirmation="Sh0rt!pw")
+    fill_mira_sign_up(page, password="Sh0rt!pw", confirmation="Sh0rt!pw")
     expect(page.locator("#id_password1_error")).to_have_text(re.compile("This password is too short."))
     expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("E-mail address")).to_have_value(EMAIL.upper())
     screenshot(page, "signup-errors")
     assert not User.objects.exists()
 
-    fill_sign_up(page, password=FIRST_PASSWORD, confirmation=FIRST_PASSWORD)
+    fill_mira_sign_up(page, password=FIRST_PASSWORD, confirmation=FIRST_PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/dashboard/")
     expect(page.get_by_role("status")).to_contain_text("Welcome to S.M.I.L.E, Mira!")
     expect(page.get_by_role("heading", name="No mood data yet")).to_be_visible()

@@ -11,15 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import fake_camera_args, launched_chromium
-from tests.factories import PASSWORD
+from tests.browser.conftest import fake_camera_args, launched_chromium, sign_up_new_person
 from tests.inference.conftest import encode, webcam_frame_with_face
 from tests.integration.conftest import live_database, postgres_server
 from tests.integration.live import LiveDatabase, LiveSite, running_site
@@ -81,16 +79,7 @@ def log_in(page: Page, email: str, password: str) -> None:
 
 
 def sign_up(page: Page) -> str:
-    email = f"browser-{secrets.token_hex(4)}@example.com"
-    page.goto("/accounts/signup/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Display name").fill("Noor")
-    page.get_by_label("Time zone").select_option("Europe/Berlin")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
-    return email
+    return sign_up_new_person(page, display_name="Noor", time_zone="Europe/Berlin")
 
 
 def user_id(site: LiveSite, email: str) -> int:

@@ -1,7 +1,9 @@
-"""The pairing API the extension calls (``docs/protocol.md``): JSON in, JSON out, no session, no CSRF.
+"""The device API the extension calls (``docs/protocol.md``): JSON out, no session, no CSRF.
 
-Every request is checked before any work: POST only (405), ``application/json`` in UTF-8
-(415), at most 4096 bytes (413), a JSON object (400 ``invalid_request`` saying what is wrong).
+Pairing endpoints (``json_endpoint``) check every request before any work: POST only (405),
+``application/json`` in UTF-8 (415), at most 4096 bytes (413), a JSON object (400
+``invalid_request`` saying what is wrong). Endpoints for a paired device (``device_endpoint``)
+take its token as ``Authorization: Bearer <token>`` and read no body.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import limits, pairing
+from accounts.models import Device
+from accounts.selectors import MAX_TOKEN_LENGTH, device_for_token
 from accounts.tokens import format_user_code
-from smile_site.ratelimit import client_ip
+from smile_site.ratelimit import RateDecision, client_ip
 
 MAX_BODY_BYTES = 4096
 # Device codes are 43 characters; anything much longer is not one of ours.
@@ -27,6 +31,9 @@ MAX_DEVICE_CODE_LENGTH = 128
 INVALID_REQUEST = "invalid_request"
 
 JsonView = Callable[[HttpRequest, dict[str, Any]], JsonResponse]
+DeviceView = Callable[[HttpRequest, Device], JsonResponse]
+HttpView = Callable[[HttpRequest], JsonResponse]
+BEARER = "bearer "
 
 
 class ApiError(Exception):
@@ -74,7 +81,7 @@ def _read_json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def json_endpoint(view: JsonView) -> Callable[[HttpRequest], JsonResponse]:
+def json_endpoint(view: JsonView) -> HttpView:
     """POST-only JSON endpoint: checks method and body, turns ``ApiError`` into its JSON answer."""
 
     @csrf_exempt  # no cookie is read: the device has no session, only what it sends
@@ -93,6 +100,65 @@ def json_endpoint(view: JsonView) -> Callable[[HttpRequest], JsonResponse]:
     return wrapper
 
 
+def rate_limited(decision: RateDecision) -> JsonResponse:
+    response = JsonResponse({"error": "rate_limited", "retry_after": decision.retry_after}, status=429)
+    response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header[: len(BEARER)].lower() == BEARER:
+        raise ApiError(401, "invalid_token", "Send the device token as Authorization: Bearer <token>.")
+    token = header[len(BEARER) :].strip()
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ApiError(401, "invalid_token", "The device token is missing or malformed.")
+    return token
+
+
+def _bearer_device(request: HttpRequest, *, allow_revoked: bool) -> Device:
+    """The device the bearer token names; 401 unknown, 403 revoked (as the stream's 4401/4403)."""
+    token = _bearer_token(request)
+    found = device_for_token(token=token)
+    if found is None:
+        raise ApiError(401, "invalid_token", "This device token is unknown. Pair the extension again.")
+    if allow_revoked and found.revoked_at is not None:
+        return found
+    device = pairing.authenticate_device_token(token)  # also notes when the device was last seen
+    if device is None:
+        raise ApiError(403, "device_revoked", "This device was revoked. Pair the extension again.")
+    return device
+
+
+def device_endpoint(*methods: str, allow_revoked: bool = False) -> Callable[[DeviceView], HttpView]:
+    """An endpoint for a paired device: method check (405), rate limit per network (429), then its token."""
+
+    def decorate(view: DeviceView) -> HttpView:
+        @csrf_exempt  # no cookie is read: a refused method gets its JSON 405, not the CSRF page
+        @never_cache
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest) -> JsonResponse:
+            if request.method not in methods:
+                response = ApiError(405, "method_not_allowed", f"Use {' or '.join(methods)}.").response()
+                response["Allow"] = ", ".join(methods)
+                return response
+            decision = limits.hit_device_api(ip=client_ip(request))
+            if not decision.allowed:
+                return rate_limited(decision)
+            try:
+                device = _bearer_device(request, allow_revoked=allow_revoked)
+            except ApiError as error:
+                response = error.response()
+                if error.status == 401:
+                    response["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+                return response
+            return view(request, device)
+
+        return wrapper
+
+    return decorate
+
+
 def _required(data: dict[str, Any], field: str) -> Any:
     if field not in data:
         raise ApiError(400, INVALID_REQUEST, f"{field} is required.")
@@ -108,9 +174,7 @@ def pair_start(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
     ip = client_ip(request)
     decision = limits.hit_pairing_start(ip=ip)
     if not decision.allowed:
-        response = JsonResponse({"error": "rate_limited", "retry_after": decision.retry_after}, status=429)
-        response["Retry-After"] = str(decision.retry_after)
-        return response
+        return rate_limited(decision)
     pairing_request, device_code = pairing.start_pairing(device_name=device_name, ip=None if ip == "unknown" else ip)
     verification_uri = request.build_absolute_uri(reverse("pair"))
     user_code = format_user_code(pairing_request.user_code)
@@ -148,3 +212,10 @@ def pair_token(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
             "device_name": result.device.name,
         }
     )
+
+
+@device_endpoint("POST", allow_revoked=True)
+def device_revoke(request: HttpRequest, device: Device) -> JsonResponse:
+    """The extension's Unpair: its own token stops working at once (already revoked: the same answer)."""
+    pairing.revoke_device(user=device.user, device=device)
+    return JsonResponse({"device_id": device.pk, "revoked": True})

@@ -9,4 +9,5 @@ app_name = "api"
 urlpatterns = [
     path("pair/start", api.pair_start, name="pair_start"),
     path("pair/token", api.pair_token, name="pair_token"),
+    path("device/revoke", api.device_revoke, name="device_revoke"),
 ]

@@ -4,7 +4,7 @@
 
 import { LOCAL_DEFAULTS, IDLE_STATUS } from "./lib/state.js";
 import { effectiveCapture, DEFAULT_CAPTURE } from "./lib/protocol.js";
-import { parseServerUrl } from "./lib/pairing.js";
+import { describeRevocation, parseServerUrl } from "./lib/pairing.js";
 
 const OFFSCREEN_URL = "offscreen.html";
 const WATCHDOG_ALARM = "smile-watchdog";
@@ -219,16 +219,42 @@ async function fromPages(message) {
         await startCapture();
       }
       return { ok: true };
-    case "unpair":
+    case "unpair": {
+      const { server, token } = await local();
+      // Forget and disconnect first, so the server's revocation cannot race the open socket.
       await chrome.storage.local.set({ token: null, deviceId: null, wantCapture: false, pairingProblem: null });
       await stopCapture({ ...IDLE_STATUS, connection: "unpaired" });
-      return { ok: true };
+      return { ok: true, ...(token ? await revokeOnServer(server, token) : { revoked: true, text: "" }) };
+    }
     case "token_rejected":
       await tokenRejected(message.code);
       return { ok: true };
     default:
       return { ok: false, error: `unknown message ${message.type}` };
   }
+}
+
+// --- Unpairing ------------------------------------------------------------------------------
+
+const REVOKE_TIMEOUT_MS = 10_000;
+
+/** Tell the server to revoke this browser's token (POST /api/device/revoke). */
+async function revokeOnServer(server, token) {
+  const { origin } = parseServerUrl(server);
+  let status = null;
+  try {
+    const response = await fetch(`${origin}/api/device/revoke`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(REVOKE_TIMEOUT_MS),
+    });
+    status = response.status;
+  } catch (error) {
+    console.warn("S.M.I.L.E: could not reach the server to revoke the token", error);
+  }
+  return describeRevocation(status, origin);
 }
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {

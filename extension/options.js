@@ -181,9 +181,17 @@ async function poll(flow, origin, started) {
 
 async function unpair() {
   cancelPairing();
-  await tellBackground({ type: "unpair" });
   show("pairing-message", "");
+  $("unpair").disabled = true;
+  let answer;
+  try {
+    answer = await tellBackground({ type: "unpair" });
+  } finally {
+    $("unpair").disabled = false;
+  }
   await render();
+  // Success reads as the new state; a server that was not told is a problem to act on.
+  show(answer?.revoked ? "pairing-state" : "pairing-message", answer?.text || "");
 }
 
 // --- Camera ----------------------------------------------------------------------------------

@@ -153,3 +153,23 @@ export function parseSummary(body) {
     dominant: validScores && typeof dominant === "string" ? dominant : null,
   };
 }
+
+/**
+ * What the answer of POST /api/device/revoke (status, or null when the server was not reached)
+ * means for the person who pressed Unpair. The token is forgotten locally either way; when the
+ * server was not told, they are sent to its devices page to revoke the browser there.
+ * @returns {{revoked: boolean, text: string}}
+ */
+export function describeRevocation(status, origin) {
+  if (status === 200) {
+    return { revoked: true, text: "Unpaired. The server no longer accepts this browser." };
+  }
+  if (status === 401 || status === 403) {
+    return { revoked: true, text: "Unpaired. The server had already revoked this browser." };
+  }
+  const why = status === null ? `${origin} could not be reached` : `the server answered HTTP ${status}`;
+  return {
+    revoked: false,
+    text: `Unpaired here, but ${why}: remove this browser at ${origin}/devices/ to be sure its token stops working.`,
+  };
+}

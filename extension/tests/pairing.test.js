@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 
 import {
   defaultDeviceName,
+  describeRevocation,
   interpretTokenAnswer,
   parseServerUrl,
   parseStartAnswer,
@@ -110,4 +111,25 @@ test("status sentences", () => {
   assert.equal(describeStatus({ connection: "live", paused: true }, { paired: true }), "Paused: the camera is off.");
   assert.equal(describeStatus({ connection: "reconnecting", detail: "" }, { paired: true }), "Connection lost. Reconnecting…");
   assert.match(describeStatus(undefined, { paired: true }), /Press Start/);
+});
+
+test("unpairing: says whether the server revoked the token, and where to do it when not", () => {
+  const origin = "https://smile.example.com";
+  assert.deepEqual(describeRevocation(200, origin), {
+    revoked: true,
+    text: "Unpaired. The server no longer accepts this browser.",
+  });
+  for (const status of [401, 403]) {
+    assert.equal(describeRevocation(status, origin).revoked, true);
+    assert.match(describeRevocation(status, origin).text, /already revoked/);
+  }
+  const offline = describeRevocation(null, origin);
+  assert.equal(offline.revoked, false);
+  assert.match(offline.text, /https:\/\/smile\.example\.com could not be reached/);
+  assert.match(offline.text, /https:\/\/smile\.example\.com\/devices\//);
+  for (const status of [429, 500, 502]) {
+    const refused = describeRevocation(status, origin);
+    assert.equal(refused.revoked, false);
+    assert.match(refused.text, new RegExp(`answered HTTP ${status}`));
+  }
 });

@@ -5,8 +5,9 @@ site's pair page, starts capture from the popup; a fake camera plays a real face
 astronaut, written to a temporary .y4m file); results reach the popup, mood windows reach the
 database, an encouragement becomes a notification whose button's feedback is stored, the
 server restarts and the extension reconnects by itself, and revoking the device on the site
-stops the stream and sends the options page back to pairing. Wrong addresses, a denied
-pairing and an expired code each get a clear message.
+stops the stream and sends the options page back to pairing. Unpairing in the extension
+revokes the token on the server. Wrong addresses, a denied pairing and an expired code each
+get a clear message.
 
 Set ``SMILE_SCREENSHOT_DIR`` to keep screenshots of the options page and the popup.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import signal
 import sys
 import threading
@@ -31,8 +31,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fake_camera_args
-from tests.factories import PASSWORD
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fake_camera_args, sign_up_new_person
 from tests.inference.conftest import webcam_frame_with_face
 from tests.integration.live import (
     LiveDatabase,
@@ -184,17 +183,7 @@ def browser(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def sign_up(page: Page, site: LiveSite) -> str:
-    email = f"ext-{secrets.token_hex(4)}@example.com"
-    page.context.clear_cookies()  # a new person: nobody signed in
-    page.goto(f"{site.base_url}/accounts/signup/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Display name").fill("Ada")
-    page.get_by_label("Time zone").select_option("UTC")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page).not_to_have_url(re.compile("/accounts/signup/"))
-    return email
+    return sign_up_new_person(page, base_url=site.base_url, display_name="Ada", time_zone="UTC")
 
 
 def use_server(options: Page, address: str) -> None:
@@ -261,6 +250,42 @@ def test_wrong_addresses_a_denied_pairing_and_an_expired_code_each_say_what_happ
     expect(message).to_have_text("The code expired before it was approved. Start again for a new code.")
     expect(options.get_by_role("button", name="Pair with my account")).to_be_visible()
     assert browser.evaluate("chrome.storage.local.get('token').then(s => s.token ?? null)") is None
+
+
+def test_unpair_revokes_the_token_on_the_server_or_says_where_to_do_it(browser: Browser) -> None:
+    site = browser.site
+    email = sign_up(browser.context.new_page(), site)
+    options = browser.open("options.html")
+    use_server(options, site.base_url)
+    _, pair_page = start_pairing(browser, options)
+    decide(pair_page, "Approve")
+    expect(options.locator("#pairing-state")).to_contain_text("Paired as “Chrome")
+    revoked_query = (
+        "SELECT d.revoked_at IS NOT NULL FROM accounts_device d JOIN accounts_user u ON u.id = d.user_id "
+        "WHERE u.email = %s ORDER BY d.id"
+    )
+    assert site.database.rows(revoked_query, email) == [(False,)]
+
+    options.get_by_role("button", name="Unpair this browser").click()
+    expect(options.locator("#pairing-state")).to_have_text("Unpaired. The server no longer accepts this browser.")
+    assert site.database.rows(revoked_query, email) == [(True,)]
+    assert browser.evaluate("chrome.storage.local.get('token').then(s => s.token ?? null)") is None
+
+    # Paired again, then the server is unreachable when the person unpairs: the token is
+    # forgotten here, and they are told where to revoke it.
+    _, pair_page = start_pairing(browser, options)
+    decide(pair_page, "Approve")
+    expect(options.locator("#pairing-state")).to_contain_text("Paired as “Chrome")
+    closed = f"http://127.0.0.1:{free_port()}"
+    browser.evaluate("(server) => chrome.storage.local.set({server})", closed)
+    options.get_by_role("button", name="Unpair this browser").click()
+    expect(options.locator("#pairing-message")).to_have_text(
+        f"Unpaired here, but {closed} could not be reached: remove this browser at {closed}/devices/ "
+        "to be sure its token stops working."
+    )
+    assert site.database.rows(revoked_query, email) == [(True,), (False,)]
+    assert browser.evaluate("chrome.storage.local.get('token').then(s => s.token ?? null)") is None
+    use_server(options, site.base_url)
 
 
 def test_clicking_an_encouragement_with_support_resources_opens_them_in_a_tab(browser: Browser) -> None:

@@ -176,10 +176,26 @@ def browser(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         try:
             worker = next(iter(context.service_workers), None) or context.wait_for_event("serviceworker")
             assert worker.url == f"chrome-extension://{EXTENSION_ID}/background.js", "the manifest key fixes the id"
-            yield Browser(context=context, worker=worker, site=site)
+            browser = Browser(context=context, worker=worker, site=site)
+            wait_for_first_run_options_page(browser)
+            yield browser
         finally:
             timer.cancel()
             context.close()
+
+
+def wait_for_first_run_options_page(browser: Browser) -> None:
+    """On install the extension opens its options page; wait until it has.
+
+    Chromium may open it by navigating the blank first tab, a moment after the service worker
+    starts: a tab a test opened before then could be taken over mid-navigation.
+    """
+    options_url = browser.url("options.html")
+    first_tab = browser.context.pages[0]
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not any(page.url == options_url for page in browser.context.pages):
+        assert time.monotonic() < deadline, f"the options page did not open on install (tabs: {browser.context.pages})"
+        first_tab.wait_for_timeout(100)  # unlike time.sleep, lets Playwright take in the navigation
 
 
 def sign_up(page: Page, site: LiveSite) -> str:

@@ -76,7 +76,8 @@ def test_the_dashboard_shows_today_the_latest_mood_and_a_streaming_device(browse
 
 def test_the_dashboard_says_idle_for_a_device_without_recent_windows(browser: Client, user: User) -> None:
     device, _ = pair_device(user=user, name="Old laptop")
-    event(user.pk, timezone.now() - timedelta(days=2), sad=0.2).__class__.objects.update(device=device)
+    event(user.pk, timezone.now() - timedelta(days=2), sad=0.2)
+    MoodEvent.objects.filter(user=user).update(device=device)
 
     page = browser.get(reverse("dashboard")).content.decode()
 

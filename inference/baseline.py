@@ -89,7 +89,8 @@ class Baseline:
     def excess(self, reference: Sequence[float] = POPULATION_NEUTRAL) -> np.ndarray:
         """How much more than ``reference`` each expression reads on this resting face (log-odds, >= 0)."""
         person = np.asarray(self.log_scores, dtype=np.float64)
-        return np.maximum(0.0, (person - person[NEUTRAL]) - np.asarray(reference, dtype=np.float64))
+        excess: np.ndarray = np.maximum(0.0, (person - person[NEUTRAL]) - np.asarray(reference, dtype=np.float64))
+        return excess
 
     def resting_reading(self) -> np.ndarray:
         """The resting face's reading: the normalised geometric mean of the calibration's scores."""

@@ -13,6 +13,7 @@ from inference.baseline import (
     MIN_CALIBRATION_FACES,
     NEUTRAL,
     POPULATION_NEUTRAL,
+    RESTING_TOLERANCE,
     Baseline,
     CalibrationRefused,
     adjust,
@@ -69,9 +70,9 @@ def test_adjusted_scores_stay_a_distribution(scores: list[float], baseline: Base
 def test_the_resting_face_itself_reads_neutral(baseline: Baseline) -> None:
     adjusted = adjust(baseline.resting_reading(), baseline)
     assert int(adjusted.argmax()) == NEUTRAL
-    # On every expression it over-read, it now reads exactly like the population's neutral face.
+    # On every expression it over-read, it now reads like the population's neutral face (within the tolerance).
     odds = np.log(adjusted) - np.log(adjusted[NEUTRAL])
-    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + 1e-9)
+    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + RESTING_TOLERANCE + 1e-9)
 
 
 @given(st.lists(scores_strategy, min_size=MIN_CALIBRATION_FACES, max_size=40))
@@ -99,7 +100,7 @@ def test_a_sad_resting_face_reads_neutral_while_a_real_frown_still_reads_sad() -
     assert int(np.argmax(resting)) in (SAD, NEUTRAL)
     rest_adjusted = adjust(np.array(resting), baseline)
     assert int(rest_adjusted.argmax()) == NEUTRAL
-    assert rest_adjusted[SAD] < 0.15
+    assert rest_adjusted[SAD] < 0.2
     frown = np.array(reading(sad=0.9, neutral=0.05))
     frown_adjusted = adjust(frown, baseline)
     assert int(frown_adjusted.argmax()) == SAD

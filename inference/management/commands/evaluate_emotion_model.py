@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference import per_subject
 from inference.datasets import DatasetError, load_evaluation_data
 from inference.emotions import EMOTIONS
 
@@ -34,6 +35,13 @@ class Command(BaseCommand):
         parser.add_argument("--split", help="only CSV rows whose Usage is this (Training, PublicTest, ...)")
         parser.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+        parser.add_argument(
+            "--per-subject",
+            action="store_true",
+            help="ROOT/<subject>/<emotion>/ or an .npz with a subjects array: also score each face with the "
+            "baseline of its subject's other neutral faces (see inference.per_subject)",
+        )
+        parser.add_argument("--images", default="images", help="with --per-subject, the .npz array of faces")
 
     def handle(self, *args: Any, **options: Any) -> None:
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)
@@ -42,7 +50,10 @@ class Command(BaseCommand):
         if not options["data"].exists():
             raise CommandError(f"data not found: {options['data']}")
         try:
-            report = evaluate_path(options["data"], weights=weights, split=options["split"])
+            if options["per_subject"]:
+                report = per_subject.evaluate_path(options["data"], weights=weights, images_key=options["images"])
+            else:
+                report = evaluate_path(options["data"], weights=weights, split=options["split"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
@@ -52,5 +63,7 @@ class Command(BaseCommand):
         for emotion in EMOTIONS:
             row = report["per_class"][emotion]
             self.stdout.write(f"  {emotion:<9} recall {row['recall']:.2%}  ({row['n']} faces)")
+        if "per_subject" in report:
+            self.stdout.write(per_subject.describe(report["per_subject"]))
         if report["skipped"]:
             self.stdout.write(f"skipped folders: {', '.join(report['skipped'])}")

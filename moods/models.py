@@ -75,6 +75,10 @@ class MoodEvent(models.Model):
     surprise = models.FloatField(validators=_unit_interval)
     neutral = models.FloatField(validators=_unit_interval)
     dominant = models.CharField(max_length=8, choices=Emotion.choices)
+    # Whether the user's personal baseline adjusted the window's frames (``inference.baseline``).
+    baseline_applied = models.BooleanField(default=False)
+    # Too few faces, or too little confidence, to say: shown as "not sure" and never counted for a nudge.
+    uncertain = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("-started_at", "-id")
@@ -261,3 +265,42 @@ class MoodQuarter(models.Model):
 
     def __str__(self) -> str:
         return f"quarter {self.start:%Y-%m-%d %H:%M} of user {self.user_id}"
+
+
+class PersonalBaseline(models.Model):
+    """A user's resting face, as a handful of numbers: the mean log-score of each expression over a
+    calibration's frames with a face (``inference.baseline.Baseline``), how many, and when. Never an image."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_baseline")
+    # Seven natural logs of scores (EMOTIONS order), each in [log(SCORE_FLOOR), 0].
+    log_scores = models.JSONField()
+    faces = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [models.CheckConstraint(condition=Q(faces__gte=1), name="personalbaseline_faces")]
+
+    def __str__(self) -> str:
+        return f"baseline of user {self.user_id} from {self.created_at:%Y-%m-%d %H:%M}"
+
+
+SELF_REPORT_NOTE_MAX: Final = 200
+
+
+class SelfReport(models.Model):
+    """What the user said they felt: a one-tap report, or a correction of a stored window ("that's not right")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="self_reports")
+    created_at = models.DateTimeField(default=timezone.now)
+    emotion = models.CharField(max_length=8, choices=Emotion.choices)
+    note = models.CharField(max_length=SELF_REPORT_NOTE_MAX, blank=True, default="")
+    # Set for a correction: the window the user says was read wrong (deleted with it).
+    event = models.ForeignKey(MoodEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="corrections")
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes: ClassVar = [models.Index(fields=["user", "created_at"], name="selfreport_user_created")]
+
+    def __str__(self) -> str:
+        kind = "correction" if self.event_id else "self-report"
+        return f"{kind} {self.emotion} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -12,7 +12,7 @@ The checks, in order (the first that refuses is the reason):
 3. ``cooldown``: the last encouragement is less than ``cooldown_minutes`` old.
 4. ``daily_cap``: ``daily_cap`` encouragements were already sent on the user's local day.
 5. ``not_enough_data``: windows with a face cover less than ``MIN_COVERAGE`` of the last
-   ``sustain_minutes``.
+   ``sustain_minutes`` ("uncertain" windows do not count).
 6. ``below_threshold``: the face-weighted mean sadness of those windows is below the threshold.
 7. ``send``, ``with_resources`` when the user enabled support resources and the daily mean
    sadness was at or above the threshold on each of the last ``low_mood_days`` local days
@@ -71,6 +71,8 @@ class WindowSample:
     end: datetime
     faces: int
     sad: float
+    # "Not sure" windows (too few faces, too little confidence) never count toward a nudge.
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def sustained_sadness(
     intervals: list[tuple[datetime, datetime]] = []
     for window in windows:
         inside = _overlap(window.start, window.end, span_start, now)
-        if window.faces <= 0 or inside <= timedelta(0):
+        if window.faces <= 0 or window.uncertain or inside <= timedelta(0):
             continue
         share = inside / (window.end - window.start)
         weighted += window.sad * window.faces * share

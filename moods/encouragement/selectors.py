@@ -18,7 +18,7 @@ def encouragement_settings(*, user_id: int) -> EncouragementSettings | None:
 
 
 def recent_windows(*, user_id: int, since: datetime, until: datetime) -> list[WindowSample]:
-    """The user's windows with a face that overlap [since, until), oldest first."""
+    """The user's windows with a face that overlap [since, until), oldest first ("uncertain" ones flagged)."""
     rows = (
         MoodEvent.objects.filter(
             user_id=user_id,
@@ -28,9 +28,12 @@ def recent_windows(*, user_id: int, since: datetime, until: datetime) -> list[Wi
             faces__gt=0,
         )
         .order_by("started_at", "id")
-        .values_list("started_at", "ended_at", "faces", "sad")
+        .values_list("started_at", "ended_at", "faces", "sad", "uncertain")
     )
-    return [WindowSample(start=start, end=end, faces=faces, sad=sad) for start, end, faces, sad in rows]
+    return [
+        WindowSample(start=start, end=end, faces=faces, sad=sad, uncertain=uncertain)
+        for start, end, faces, sad, uncertain in rows
+    ]
 
 
 def encouragement_times(*, user_id: int, since: datetime) -> list[datetime]:
@@ -60,6 +63,7 @@ def daily_sadness(*, user_id: int, tz: tzinfo, first_day: date, last_day: date) 
             started_at__gte=local_midnight(first_day, tz),
             started_at__lt=local_midnight(last_day + timedelta(days=1), tz),
             faces__gt=0,
+            uncertain=False,
         )
         .annotate(day=TruncDate("started_at", tzinfo=tz))
         .values("day")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from django.utils import timezone
 
@@ -35,6 +36,24 @@ class ClosedWindow:
     # Mean score per emotion (in ``EMOTIONS`` order) over the frames with a face; None without a face.
     scores: dict[str, float] | None
     dominant: str | None
+    # Set by the consumer when the user's personal baseline adjusted the window's frames.
+    baseline_applied: bool = False
+
+    @property
+    def uncertain(self) -> bool:
+        """Too few faces, or too little confidence, to say (see ``is_uncertain``)."""
+        return is_uncertain(faces=self.faces, scores=self.scores)
+
+
+# A window needs this many frames with a face, and its top mean score this much, to say anything.
+MIN_CERTAIN_FACES: Final = 5
+MIN_CERTAIN_SCORE: Final = 0.4
+
+
+def is_uncertain(*, faces: int, scores: Mapping[str, float] | None) -> bool:
+    """Whether a window is "not sure": fewer than ``MIN_CERTAIN_FACES`` faces, or no expression at
+    ``MIN_CERTAIN_SCORE`` (a mix the model cannot tell apart)."""
+    return faces < MIN_CERTAIN_FACES or scores is None or max(scores.values()) < MIN_CERTAIN_SCORE
 
 
 def mean_scores(sums: Mapping[str, float], faces: int) -> dict[str, float]:

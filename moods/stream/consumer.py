@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -21,9 +22,11 @@ from django.utils import timezone
 
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
+from moods.personal.services import load_baseline, save_baseline
 from moods.stream import dispatch, messages, selectors
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, session_user_id
+from moods.stream.calibration import Calibration
 from moods.stream.config import stream_config
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
@@ -48,6 +51,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         limits = StreamLimits.from_config(stream_config())
         self.session = StreamSession(limits)
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
+        self.calibration = Calibration(None)
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
@@ -68,6 +72,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         capture = await database_sync_to_async(capture_defaults)(user_id)
+        self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=user_id)
         await self.send_json(self.session.limits.ready_message(capture))
         self.tasks.append(asyncio.create_task(self.close_windows_when_due()))
 
@@ -114,6 +119,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         elif kind == messages.RESUME:
             self.session.paused = False
             await self.send_json(messages.resumed())
+        elif kind == messages.CALIBRATE_START:
+            await self.send_json(self.calibration.start())
+        elif kind == messages.CALIBRATE_CANCEL:
+            cancelled = self.calibration.cancel()
+            if cancelled is not None:
+                await self.send_json(cancelled)
         elif message is not None and kind == messages.FEEDBACK and await self.feedback(message):
             await self.send_json(messages.feedback_saved(encouragement_id=message["id"]))
         else:
@@ -147,9 +158,27 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if "error" in outcome:
             await self.reply(self.session.error(outcome["error"], seq=seq))
             return
+        raw_scores = outcome.get("scores")
+        outcome = self.calibration.adjust(outcome)
         self.aggregator.add(outcome.get("scores"))
         latency_ms = latency if latency is not None else event.get("latency_ms", 0.0)
         await self.send_json(messages.result(seq=seq, outcome=outcome, latency_ms=latency_ms))
+        progress = self.calibration.observe(raw_scores)
+        if progress is not None:
+            await self.send_json(progress)
+        await self.finish_calibration()
+
+    async def finish_calibration(self) -> None:
+        """Store and announce the new baseline, or say why there is none, once a calibration's time is up."""
+        finished = self.calibration.finish_if_due()
+        if finished is None or self.user_id is None:
+            return
+        if finished.refusal is not None:
+            await self.send_json(finished.refusal)
+            return
+        if finished.baseline is not None:
+            row = await database_sync_to_async(save_baseline)(user_id=self.user_id, baseline=finished.baseline)
+            await self.send_json(messages.calibrated(faces=row.faces, since=row.created_at))
 
     async def inference_failed(self, event: messages.InferenceFailed) -> None:
         await self.send_json(self.session.unavailable(event["seq"]))
@@ -165,6 +194,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def close_windows_when_due(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            await self.finish_calibration()
             if self.aggregator.due():
                 await self.close_window()
 
@@ -172,6 +202,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         window = self.aggregator.flush() if flush else self.aggregator.close()
         if window is None or self.user_id is None:
             return
+        window = replace(window, baseline_applied=self.calibration.take_applied())
         if notify:
             await self.send_json(messages.mood_for(window))
         encourage = await database_sync_to_async(store_window)(

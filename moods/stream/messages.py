@@ -37,6 +37,8 @@ PING: Final = "ping"
 PAUSE: Final = "pause"
 RESUME: Final = "resume"
 FEEDBACK: Final = "feedback"
+CALIBRATE_START: Final = "calibrate_start"
+CALIBRATE_CANCEL: Final = "calibrate_cancel"
 
 DropReason = Literal["busy", "rate_limited", "paused", "unavailable"]
 ErrorCode = Literal["bad_message", "frame_too_large"] | FrameErrorCode
@@ -98,6 +100,8 @@ class Mood(TypedDict):
     faces: int
     scores: dict[str, float] | None
     dominant: str | None
+    uncertain: NotRequired[bool]
+    baseline: NotRequired[bool]
 
 
 class SupportResource(TypedDict):
@@ -130,7 +134,43 @@ class FeedbackSaved(TypedDict):
     id: int
 
 
-ServerMessage = Ready | Result | Dropped | Error | Mood | Encourage | Pong | Paused | Resumed | FeedbackSaved
+class CalibrationProgress(TypedDict):
+    type: Literal["calibration_progress"]
+    seconds_left: float
+    faces: int
+
+
+class Calibrated(TypedDict):
+    type: Literal["calibrated"]
+    faces: int
+    since: str
+
+
+# A baseline's refusals (``inference.baseline.RefusalCode``), a cancel, or a socket that stopped sending frames.
+CalibrationRefusalCode = Literal["too_few_faces", "not_at_rest", "cancelled"]
+
+
+class CalibrationRefused(TypedDict):
+    type: Literal["calibration_refused"]
+    code: CalibrationRefusalCode
+    message: str
+
+
+ServerMessage = (
+    Ready
+    | Result
+    | Dropped
+    | Error
+    | Mood
+    | Encourage
+    | Pong
+    | Paused
+    | Resumed
+    | FeedbackSaved
+    | CalibrationProgress
+    | Calibrated
+    | CalibrationRefused
+)
 
 
 def ready(
@@ -209,7 +249,7 @@ def mood(
 
 
 def mood_for(window: ClosedWindow) -> Mood:
-    return mood(
+    message = mood(
         start=window.start,
         end=window.end,
         frames=window.frames,
@@ -217,6 +257,10 @@ def mood_for(window: ClosedWindow) -> Mood:
         scores=window.scores,
         dominant=window.dominant,
     )
+    # "Not sure" windows say so; the baseline flag says whose face the scores read.
+    message["uncertain"] = window.uncertain
+    message["baseline"] = window.baseline_applied
+    return message
 
 
 def encourage(encouragement: Encouragement) -> Encourage:
@@ -244,6 +288,18 @@ def resumed() -> Resumed:
 
 def feedback_saved(*, encouragement_id: int) -> FeedbackSaved:
     return {"type": "feedback_saved", "id": encouragement_id}
+
+
+def calibration_progress(*, seconds_left: float, faces: int) -> CalibrationProgress:
+    return {"type": "calibration_progress", "seconds_left": round(max(0.0, seconds_left), 1), "faces": faces}
+
+
+def calibrated(*, faces: int, since: datetime) -> Calibrated:
+    return {"type": "calibrated", "faces": faces, "since": since.isoformat()}
+
+
+def calibration_refused(*, code: CalibrationRefusalCode, message: str) -> CalibrationRefused:
+    return {"type": "calibration_refused", "code": code, "message": message}
 
 
 # --- Channel layer: to a stream consumer --------------------------------------------------

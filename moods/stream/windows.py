@@ -43,6 +43,8 @@ def create_event(*, user_id: int, device_id: int | None, window: ClosedWindow) -
             frames=window.frames,
             faces=window.faces,
             dominant=window.dominant,
+            baseline_applied=window.baseline_applied,
+            uncertain=window.uncertain,
             **window.scores,
         )
     )

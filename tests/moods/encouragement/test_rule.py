@@ -391,3 +391,14 @@ def test_there_are_enough_distinct_built_in_messages() -> None:
     for message in BUILT_IN_MESSAGES:
         assert message.strip() == message
         assert not any(word in message.lower() for word in ("depress", "disorder", "diagnos", "therapy"))
+
+
+def test_uncertain_windows_never_count_toward_a_nudge() -> None:
+    windows = windows_until(NOW, count=10, sad=0.9)
+    windows[:3] = [replace(window, uncertain=True) for window in windows[:3]]
+
+    decision = run(windows=windows)
+
+    assert decision.reason == "not_enough_data"
+    assert decision.windows == 7
+    assert run(windows=[replace(window, uncertain=False) for window in windows]).reason == "send"

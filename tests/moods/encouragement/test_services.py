@@ -234,3 +234,17 @@ def test_daily_sadness_groups_by_the_users_local_day_and_weights_by_faces() -> N
     assert daily.keys() == {date(2026, 6, 10), date(2026, 6, 11)}
     assert daily[date(2026, 6, 11)] == pytest.approx((30 * 0.9 + 10 * 0.1) / 40)
     assert daily[date(2026, 6, 10)] == pytest.approx(0.4)
+
+
+def test_stored_uncertain_windows_do_not_fire_a_nudge() -> None:
+    user = make_user()
+    opt_in(user.pk)
+    for i in reversed(range(10)):
+        # Four faces a minute: too few to say, however sad they read.
+        record_window(user_id=user.pk, device_id=None, window=window(NOW - timedelta(minutes=i + 1), sad=0.9, faces=4))
+
+    assert services.maybe_encourage(user_id=user.pk, now=NOW) is None
+    assert all(
+        sample.uncertain
+        for sample in selectors.recent_windows(user_id=user.pk, since=NOW - timedelta(minutes=10), until=NOW)
+    )

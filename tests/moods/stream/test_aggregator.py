@@ -193,6 +193,8 @@ def test_the_mood_message_follows_the_stream_protocol() -> None:
         "faces": 1,
         "scores": scores(happy=1.0),
         "dominant": "happy",
+        "uncertain": True,  # one face is too few to say
+        "baseline": False,
     }
 
 
@@ -203,3 +205,14 @@ def test_it_refuses_scores_without_all_seven_emotions(missing: str) -> None:
     with pytest.raises(KeyError):
         aggregator.add(partial, at(0))
     assert (aggregator.start, aggregator.frames, aggregator.faces) == (None, 0, 0)
+
+
+def test_a_window_with_few_faces_or_no_clear_expression_is_uncertain() -> None:
+    from moods.stream.aggregator import MIN_CERTAIN_FACES, is_uncertain
+
+    clear = {**dict.fromkeys(EMOTIONS, 0.05), "sad": 0.7}
+    mixed = dict.fromkeys(EMOTIONS, round(1 / 7, 6))
+    assert is_uncertain(faces=MIN_CERTAIN_FACES - 1, scores=clear)
+    assert not is_uncertain(faces=MIN_CERTAIN_FACES, scores=clear)
+    assert is_uncertain(faces=50, scores=mixed)
+    assert is_uncertain(faces=0, scores=None)

@@ -373,7 +373,17 @@ async def answers_until_close(
         assert output.get("bytes") is None, "the server sends text only"
         message = json.loads(output["text"])
         if message.get("type") == "mood":
-            assert set(message) == {"type", "start", "end", "frames", "faces", "scores", "dominant"}, message
+            assert set(message) == {
+                "type",
+                "start",
+                "end",
+                "frames",
+                "faces",
+                "scores",
+                "dominant",
+                "uncertain",
+                "baseline",
+            }, message
             assert 1 <= message["faces"] <= message["frames"], "a flushed window holds a face"
         else:
             answers.append(message)

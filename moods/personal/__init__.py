@@ -1,0 +1,1 @@
+"""The person, not the population: their resting-face baseline and their own word (self-reports, corrections)."""

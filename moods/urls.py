@@ -4,6 +4,7 @@ from moods import views
 from moods.encouragement import views as encouragement_views
 from moods.history import api as history_api
 from moods.history import views as history_views
+from moods.personal import views as personal_views
 from moods.yourdata import views as yourdata_views
 
 urlpatterns = [
@@ -19,6 +20,9 @@ urlpatterns = [
         encouragement_views.encouragement_feedback,
         name="encouragement_feedback",
     ),
+    path("settings/baseline/forget/", personal_views.forget_baseline, name="forget_baseline"),
+    path("self-report/", personal_views.self_report, name="self_report"),
+    path("history/windows/<int:pk>/correct/", personal_views.correct_window, name="correct_window"),
     path("data/", yourdata_views.your_data, name="your_data"),
     path("data/export/", yourdata_views.export, name="export"),
     path("data/delete/", yourdata_views.delete_data, name="delete_data"),

@@ -25,8 +25,10 @@ from moods.history import selectors
 from moods.history.aggregates import Span, overall_mix
 from moods.http import local_today, signed_in_user
 from moods.models import EncouragementSettings
+from moods.personal import services as personal_services
 from moods.stream import messages as stream_messages
 from moods.stream import selectors as stream_selectors
+from moods.stream.calibration import calibration_seconds
 from moods.stream.config import stream_config
 
 
@@ -64,8 +66,10 @@ def live(request: HttpRequest) -> HttpResponse:
         "emotions": list(EMOTIONS),
         "capture": stream_messages.capture_defaults(stream_selectors.capture_settings(user_id=user.pk)),
         "max_fps": stream_config().max_fps,
+        "calibration_seconds": calibration_seconds(),
     }
-    return render(request, "moods/live.html", {"config": config})
+    baseline = personal_services.baseline_row(user_id=user.pk)
+    return render(request, "moods/live.html", {"config": config, "baseline": baseline})
 
 
 @login_required
@@ -89,5 +93,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your settings are saved.")
             return redirect("settings")
         context = {"encouragement": encouragement, "capture": capture, "zone": zone, "has_errors": True}
+        context["baseline"] = personal_services.baseline_row(user_id=user.pk)
         return render(request, "moods/settings.html", context, status=400)
-    return render(request, "moods/settings.html", {"encouragement": encouragement, "capture": capture, "zone": zone})
+    context = {"encouragement": encouragement, "capture": capture, "zone": zone}
+    context["baseline"] = personal_services.baseline_row(user_id=user.pk)
+    return render(request, "moods/settings.html", context)

@@ -17,6 +17,7 @@ from moods.history.aggregates import Span
 from moods.history.forms import HistoryRangeForm
 from moods.history.report import build_report
 from moods.http import local_today, signed_in_user
+from moods.personal import selectors as personal_selectors
 
 TIMELINE_PER_PAGE = 50
 
@@ -60,6 +61,8 @@ def history(request: HttpRequest) -> HttpResponse:
         timeline_is_first=_until(request) is None,
         shifted=shifted,
         query_without_page=_without_page(request),
+        agreement=personal_selectors.agreement(user_id=user.pk, start=span.start, end=span.end),
+        self_reports=personal_selectors.self_reports(user_id=user.pk, start=span.start, end=span.end),
     )
     return render(request, "moods/history.html", context)
 

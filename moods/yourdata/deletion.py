@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from moods.history.selectors import local_midnight
-from moods.models import Encouragement, MoodEvent, MoodQuarter
+from moods.models import Encouragement, MoodEvent, MoodQuarter, PersonalBaseline, SelfReport
 
 
 def count_in_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | None) -> tuple[int, int]:
@@ -40,4 +40,14 @@ def delete_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | No
         deleted_events, _ = events.delete()
         deleted_nudges, _ = nudges.delete()
         quarters.delete()
+        # The user's own word goes with the days it was said on (corrections go with their windows);
+        # deleting everything forgets the resting-face baseline too.
+        reports = SelfReport.objects.filter(user_id=user_id)
+        if first is not None and last is not None:
+            reports = reports.filter(
+                created_at__gte=local_midnight(first, tz), created_at__lt=local_midnight(last + timedelta(days=1), tz)
+            )
+        else:
+            PersonalBaseline.objects.filter(user_id=user_id).delete()
+        reports.delete()
     return deleted_events, deleted_nudges

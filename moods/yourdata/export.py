@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from inference.emotions import EMOTIONS
-from moods.models import Encouragement, MoodEvent
+from moods.models import Encouragement, MoodEvent, PersonalBaseline, SelfReport
 
 CHUNK_SIZE = 2000
 CSV_COLUMNS = (
@@ -32,7 +32,19 @@ CSV_COLUMNS = (
     "trigger",
     "feedback",
 )
-EVENT_FIELDS = ("started_at", "ended_at", "seconds", "frames", "faces", *EMOTIONS, "dominant", "device__name")
+EVENT_FIELDS = (
+    "started_at",
+    "ended_at",
+    "seconds",
+    "frames",
+    "faces",
+    *EMOTIONS,
+    "dominant",
+    "device__name",
+    "baseline_applied",
+    "uncertain",
+)
+SELF_REPORT_FIELDS = ("created_at", "emotion", "note", "event__started_at")
 ENCOURAGEMENT_FIELDS = ("sent_at", "message", "trigger", "includes_resources", "feedback", "feedback_at")
 
 
@@ -73,6 +85,7 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
     yield flush()
     for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id), start=1):
         scores, dominant, device = rest[: len(EMOTIONS)], rest[len(EMOTIONS)], rest[len(EMOTIONS) + 1]
+        dominant = f"{dominant} (uncertain)" if rest[len(EMOTIONS) + 3] else dominant
         writer.writerow(
             [
                 "mood",
@@ -94,7 +107,38 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
     for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id):
         empty = [""] * (len(EMOTIONS) + 5)
         writer.writerow(["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback])
+    # The user's own word: "self_report" rows, or "correction" rows whose ended_at names the corrected window's start.
+    for created, emotion, note, window_start in _self_reports(user_id):
+        kind = "correction" if window_start else "self_report"
+        empty = [""] * (len(EMOTIONS) + 3)
+        writer.writerow([kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", ""])
+    baseline = PersonalBaseline.objects.filter(user_id=user_id).first()
+    if baseline is not None:
+        empty = [""] * len(EMOTIONS)
+        row = ["baseline", _local(baseline.created_at, tz), "", "", "", baseline.faces, *empty, "", "", "", "", ""]
+        row[CSV_COLUMNS.index("message")] = json.dumps(dict(zip(EMOTIONS, baseline.log_scores, strict=True)))
+        writer.writerow(row)
     yield flush()
+
+
+def _self_reports(user_id: int) -> Iterator[tuple[Any, ...]]:
+    return (
+        SelfReport.objects.filter(user_id=user_id)
+        .order_by("created_at", "id")
+        .values_list(*SELF_REPORT_FIELDS)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+
+
+def _baseline_json(user_id: int, tz: tzinfo) -> dict[str, Any] | None:
+    row = PersonalBaseline.objects.filter(user_id=user_id).first()
+    if row is None:
+        return None
+    return {
+        "created_at": _local(row.created_at, tz),
+        "faces": row.faces,
+        "mean_log_scores": dict(zip(EMOTIONS, row.log_scores, strict=True)),
+    }
 
 
 def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
@@ -111,6 +155,8 @@ def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
             "scores": dict(zip(EMOTIONS, rest[: len(EMOTIONS)], strict=True)),
             "dominant": rest[len(EMOTIONS)],
             "device": rest[len(EMOTIONS) + 1],
+            "baseline_applied": rest[len(EMOTIONS) + 2],
+            "uncertain": rest[len(EMOTIONS) + 3],
         }
         pieces.append(("," if count else "") + json.dumps(event, separators=(",", ":")))
         if len(pieces) >= CHUNK_SIZE:
@@ -127,4 +173,13 @@ def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
             "feedback_at": _local(feedback_at, tz) or None,
         }
         yield ("," if count else "") + json.dumps(nudge, separators=(",", ":"))
-    yield "]}\n"
+    yield '],"self_reports":['
+    for count, (created, emotion, note, window_start) in enumerate(_self_reports(user_id)):
+        report = {
+            "created_at": _local(created, tz),
+            "emotion": emotion,
+            "note": note,
+            "corrects_window_started_at": _local(window_start, tz) or None,
+        }
+        yield ("," if count else "") + json.dumps(report, separators=(",", ":"))
+    yield '],"personal_baseline":' + json.dumps(_baseline_json(user_id, tz), separators=(",", ":")) + "}\n"

@@ -28,6 +28,37 @@
     video.hidden = !on;
     startButton.disabled = on;
     stopButton.disabled = !on;
+    calibrateButton.disabled = !on;
+    if (!on) {
+      cancelButton.hidden = true;
+    }
+  }
+
+  // Calibration (docs/protocol.md): calibrate_start / calibrate_cancel; the server answers
+  // calibration_progress, then calibrated or calibration_refused.
+  const calibrateButton = document.getElementById("calibrate-start");
+  const cancelButton = document.getElementById("calibrate-cancel");
+  const calibrationStatus = document.getElementById("calibration-status");
+
+  function calibrating(on) {
+    calibrateButton.disabled = on || socket === null;
+    cancelButton.hidden = !on;
+  }
+
+  function showCalibration(message) {
+    if (message.type === "calibration_progress") {
+      calibrating(true);
+      calibrationStatus.textContent =
+        "Calibrating: look at the screen as you do when working. " +
+        Math.ceil(message.seconds_left) + " s left, " + message.faces + " frames with a face.";
+    } else if (message.type === "calibrated") {
+      calibrating(false);
+      calibrationStatus.textContent = "Calibrated on " + message.faces + " frames. Readings now compare you with your resting face.";
+      document.getElementById("calibration-state").textContent = "A baseline from just now is in use.";
+    } else if (message.type === "calibration_refused") {
+      calibrating(false);
+      calibrationStatus.textContent = "Not calibrated: " + message.message;
+    }
   }
 
   function showResult(message) {
@@ -51,7 +82,9 @@
   function showMood(message) {
     const item = document.createElement("li");
     const end = new Date(message.end).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    item.textContent = message.dominant
+    item.textContent = message.dominant && message.uncertain
+      ? end + ": not sure (" + message.faces + " of " + message.frames + " frames with a face)"
+      : message.dominant
       ? end + ": mostly " + message.dominant + " (" + message.faces + " of " + message.frames + " frames with a face)"
       : end + ": no face seen (" + message.frames + " frames), nothing stored";
     document.getElementById("live-moods").prepend(item);
@@ -117,6 +150,8 @@
         showResult(message);
       } else if (message.type === "mood") {
         showMood(message);
+      } else if (message.type.indexOf("calibrat") === 0) {
+        showCalibration(message);
       } else if (message.type === "encourage") {
         showEncouragement(message);
       } else if (message.type === "error") {
@@ -148,6 +183,17 @@
     setCamera(false);
   }
 
+  calibrateButton.addEventListener("click", function () {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      calibrating(true);
+      socket.send(JSON.stringify({ type: "calibrate_start" }));
+    }
+  });
+  cancelButton.addEventListener("click", function () {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "calibrate_cancel" }));
+    }
+  });
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   window.addEventListener("pagehide", stop);

@@ -77,7 +77,13 @@ def test_the_json_export_is_one_valid_document_streamed_in_pieces(
 def test_an_empty_history_exports_a_header_and_an_empty_document(user_id: int) -> None:
     assert "".join(export.export_csv(user_id=user_id, tz=BERLIN)).splitlines() == [",".join(export.CSV_COLUMNS)]
     document = json.loads("".join(export.export_json(user_id=user_id, tz=BERLIN, time_zone="Europe/Berlin")))
-    assert document == {"time_zone": "Europe/Berlin", "mood_events": [], "encouragements": []}
+    assert document == {
+        "time_zone": "Europe/Berlin",
+        "mood_events": [],
+        "encouragements": [],
+        "self_reports": [],
+        "personal_baseline": None,
+    }
 
 
 def test_deleting_local_days_removes_exactly_those_days_across_a_dst_change(user_id: int) -> None:

@@ -1,0 +1,64 @@
+"""The baseline in Settings (forget), the one-tap self-report, and "that's not right" on a stored window.
+
+Each answers a POST: on success a redirect (back to the page it came from) with a message; a bad
+input is a 400 page that says what to fix; another user's window is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from moods.http import signed_in_user
+from moods.models import MoodEvent
+from moods.personal import services
+from moods.personal.forms import SelfReportForm
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+@login_required
+@require_POST
+def forget_baseline(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    if services.forget_baseline(user_id=user.pk):
+        messages.success(request, "Your baseline is forgotten: readings compare you with everyone again.")
+    return redirect("settings")
+
+
+@login_required
+@require_POST
+def self_report(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    form = SelfReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "moods/self_report.html", {"form": form, "event": None}, status=400)
+    services.record_self_report(user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"])
+    messages.success(request, "Thank you: what you said is saved beside the readings.")
+    return _back(request, "dashboard")
+
+
+@login_required
+@require_POST
+def correct_window(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    event = get_object_or_404(MoodEvent, pk=pk, user=user)
+    form = SelfReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "moods/self_report.html", {"form": form, "event": event}, status=400)
+    services.record_self_report(
+        user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"], event_id=event.pk
+    )
+    messages.success(request, "Thank you: your correction is saved beside that reading.")
+    return _back(request, "history")

@@ -1,0 +1,161 @@
+"""The person's baseline in Settings, their own word (self-reports, corrections), agreement, export and deletion."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from inference.baseline import build_baseline
+from inference.emotions import EMOTIONS
+from moods.models import PersonalBaseline, SelfReport
+from moods.personal import selectors, services
+from moods.yourdata import deletion, export
+from tests.factories import make_user
+from tests.moods.history.test_history import event
+
+pytestmark = pytest.mark.django_db
+
+RESTING = [0.02, 0.01, 0.02, 0.0, 0.5, 0.0, 0.45]
+
+
+def signed_in(client: Client, **fields: str):
+    user = make_user(**fields)
+    client.force_login(user)
+    return user
+
+
+def test_settings_show_the_baseline_and_forget_deletes_it(client: Client) -> None:
+    user = signed_in(client)
+    page = client.get(reverse("settings")).content.decode()
+    assert "No personal baseline" in page
+    services.save_baseline(user_id=user.pk, baseline=build_baseline([RESTING] * 12))
+    page = client.get(reverse("settings")).content.decode()
+    assert "A personal baseline from" in page
+    assert "(12 frames) is in use" in page
+    assert "Recalibrate" in page
+    assert reverse("forget_baseline") in page
+    assert client.get(reverse("forget_baseline")).status_code == 405
+    response = client.post(reverse("forget_baseline"))
+    assert response.status_code == 302
+    assert not PersonalBaseline.objects.filter(user=user).exists()
+
+
+def test_the_live_page_offers_calibration_and_says_no_image_is_kept(client: Client) -> None:
+    signed_in(client)
+    page = client.get(reverse("live")).content.decode()
+    assert "Calibrate to my resting face" in page
+    assert "never an image" in page
+
+
+def test_a_self_report_is_saved_with_its_note(client: Client) -> None:
+    user = signed_in(client)
+    response = client.post(reverse("self_report"), {"emotion": "sad", "note": "  long day  "})
+    assert response.status_code == 302
+    report = SelfReport.objects.get(user=user)
+    assert (report.emotion, report.note, report.event) == ("sad", "long day", None)
+    assert "How do you feel?" in client.get(reverse("dashboard")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"emotion": "bored"}, "Choose one of"),
+        ({}, "This field is required"),
+        ({"emotion": "happy", "note": "x" * 201}, "200 characters or fewer"),
+    ],
+)
+def test_bad_self_reports_are_400_with_clear_errors(client: Client, data: dict[str, str], message: str) -> None:
+    user = signed_in(client)
+    response = client.post(reverse("self_report"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SelfReport.objects.filter(user=user).exists()
+
+
+def test_a_correction_is_saved_on_the_users_own_window_only(client: Client) -> None:
+    user = signed_in(client)
+    mine = event(user.pk, datetime(2026, 5, 4, 10, tzinfo=UTC), sad=0.7)
+    other = event(make_user(email="other@example.com").pk, datetime(2026, 5, 4, 10, tzinfo=UTC), sad=0.7)
+    assert client.post(reverse("correct_window", args=[other.pk]), {"emotion": "neutral"}).status_code == 404
+    assert client.post(reverse("correct_window", args=[999_999]), {"emotion": "neutral"}).status_code == 404
+    assert client.post(reverse("correct_window", args=[mine.pk]), {"emotion": "calm"}).status_code == 400
+    response = client.post(
+        reverse("correct_window", args=[mine.pk]), {"emotion": "neutral", "next": "https://evil.example/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("history")
+    assert SelfReport.objects.get(user=user).event == mine
+    assert not SelfReport.objects.filter(event=other).exists()
+
+
+def test_agreement_compares_reports_with_their_windows_and_skips_uncertain_ones() -> None:
+    user = make_user()
+    start = timezone.now() - timedelta(hours=1)
+    sad_window = event(user.pk, start, sad=0.7)
+    happy_window = event(user.pk, start + timedelta(minutes=10), happy=0.8)
+    unsure = event(user.pk, start + timedelta(minutes=20), sad=0.7)
+    unsure.uncertain = True
+    unsure.save()
+    services.record_self_report(user_id=user.pk, emotion="neutral", event_id=sad_window.pk)  # disagrees
+    SelfReport.objects.create(user=user, emotion="happy", created_at=happy_window.started_at + timedelta(seconds=30))
+    services.record_self_report(user_id=user.pk, emotion="sad", event_id=unsure.pk)  # not compared
+    SelfReport.objects.create(user=user, emotion="sad", created_at=start - timedelta(hours=3))  # no window near
+    result = selectors.agreement(
+        user_id=user.pk, start=start - timedelta(days=1), end=timezone.now() + timedelta(hours=1)
+    )
+    assert (result.agreed, result.compared) == (1, 2)
+    assert result.share == 0.5
+
+
+def test_history_shows_what_the_user_said_and_the_agreement(client: Client) -> None:
+    user = signed_in(client)
+    window = event(user.pk, timezone.now() - timedelta(hours=1), sad=0.7)
+    services.record_self_report(user_id=user.pk, emotion="neutral", note="just tired", event_id=window.pk)
+    page = client.get(reverse("history"), {"range": "day"}).content.decode()
+    assert "agreed with what you said 0 of 1 times" in page
+    assert "read sad, you felt neutral" in page
+    assert "just tired" in page
+    assert reverse("correct_window", args=[window.pk]) in page
+
+
+def test_export_includes_the_baseline_self_reports_and_window_flags() -> None:
+    user = make_user(time_zone="Europe/Berlin")
+    window = event(user.pk, datetime(2026, 5, 4, 10, tzinfo=UTC), sad=0.7)
+    services.record_self_report(user_id=user.pk, emotion="neutral", note="fine", event_id=window.pk)
+    services.save_baseline(user_id=user.pk, baseline=build_baseline([RESTING] * 10))
+    document = json.loads("".join(export.export_json(user_id=user.pk, tz=user.zone, time_zone="Europe/Berlin")))
+    assert document["mood_events"][0]["baseline_applied"] is False
+    assert document["mood_events"][0]["uncertain"] is False
+    assert document["self_reports"][0]["emotion"] == "neutral"
+    assert document["self_reports"][0]["corrects_window_started_at"] == "2026-05-04T12:00:00+02:00"
+    assert document["personal_baseline"]["faces"] == 10
+    assert list(document["personal_baseline"]["mean_log_scores"]) == list(EMOTIONS)
+    rows = "".join(export.export_csv(user_id=user.pk, tz=user.zone)).splitlines()
+    assert any(row.startswith("correction,") and ",neutral," in row for row in rows)
+    assert any(row.startswith("baseline,") for row in rows)
+
+
+def test_deleting_everything_forgets_the_baseline_and_the_reports_but_spares_others() -> None:
+    user, other = make_user(), make_user(email="other@example.com")
+    for person in (user, other):
+        services.save_baseline(user_id=person.pk, baseline=build_baseline([RESTING] * 10))
+        services.record_self_report(user_id=person.pk, emotion="happy")
+    deletion.delete_days(user_id=user.pk, tz=user.zone, first=None, last=None)
+    assert not PersonalBaseline.objects.filter(user=user).exists()
+    assert not SelfReport.objects.filter(user=user).exists()
+    assert PersonalBaseline.objects.filter(user=other).exists()
+    assert SelfReport.objects.filter(user=other).exists()
+
+
+def test_deleting_the_account_deletes_the_baseline_and_reports() -> None:
+    user = make_user()
+    services.save_baseline(user_id=user.pk, baseline=build_baseline([RESTING] * 10))
+    services.record_self_report(user_id=user.pk, emotion="happy")
+    user.delete()
+    assert not PersonalBaseline.objects.exists()
+    assert not SelfReport.objects.exists()

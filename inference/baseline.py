@@ -6,7 +6,7 @@ rest for a few seconds and keeps a handful of numbers: the mean log-score of eac
 over the frames (never an image). The adjustment then works in log-odds against neutral, where
 the network's own evidence adds up:
 
-- ``excess[c] = max(0, person[c] - population[c] - RESTING_TOLERANCE)``: how much more the
+- ``excess[c] = max(0, person[c] - population[c] - RESTING_TOLERANCE[c])``: how much more the
   person's resting face reads as expression ``c`` (relative to neutral) than the population's
   neutral face does, beyond the spread of ordinary neutral faces;
 - a frame's log-odds of ``c`` lose that excess, and the seven are renormalised (softmax), that
@@ -45,12 +45,14 @@ SCORE_FLOOR: Final = 1e-4
 # with ``population_reference`` when the weights change.
 POPULATION_NEUTRAL: Final[tuple[float, ...]] = (-2.471, -3.958, -2.520, -2.925, -1.924, -3.583, 0.0)
 
-# Log-odds a resting face may read above the population's neutral face before it is corrected
-# (odds x1.65): neutral faces vary, and a baseline of a few faces is noisy. Its reading still
-# stays neutral (every reference + tolerance < 0). Chosen on JAFFE's leave-one-out baselines
-# (docs/model.md): at 0 the borderline expressions of people with a slightly smiling or
-# surprised resting face flipped to neutral (-2 to -4 points of expressive accuracy).
-RESTING_TOLERANCE: Final = 0.5
+# Log-odds a resting face may read above the population's neutral face before it is corrected,
+# per expression (EMOTIONS order): neutral faces vary, and a baseline of a few faces is noisy.
+# Sadness, which nudges act on, gets the tighter 0.25 (odds x1.28); the others 0.5 (x1.65),
+# which keeps the borderline expressions of people whose resting face smiles or looks surprised
+# a little. A resting face still reads neutral (every reference + tolerance < 0). Chosen on
+# JAFFE's leave-one-out baselines (docs/model.md): with no tolerance, 2 to 4 points of
+# expressive accuracy went; with 0.5 everywhere, sadness was hardly corrected at all.
+RESTING_TOLERANCE: Final[tuple[float, ...]] = (0.5, 0.5, 0.5, 0.5, 0.25, 0.5, 0.0)
 
 # A calibration needs this many frames with a face (about 20 s at the default 1 frame/s leaves room).
 MIN_CALIBRATION_FACES: Final = 10
@@ -97,7 +99,7 @@ class Baseline:
     def excess(self, reference: Sequence[float] = POPULATION_NEUTRAL) -> np.ndarray:
         """How much more than ``reference`` each expression reads on this resting face (log-odds, >= 0)."""
         person = np.asarray(self.log_scores, dtype=np.float64)
-        over = (person - person[NEUTRAL]) - np.asarray(reference, dtype=np.float64) - RESTING_TOLERANCE
+        over = (person - person[NEUTRAL]) - np.asarray(reference, dtype=np.float64) - np.asarray(RESTING_TOLERANCE)
         excess: np.ndarray = np.maximum(0.0, over)
         return excess
 

@@ -72,7 +72,7 @@ def test_the_resting_face_itself_reads_neutral(baseline: Baseline) -> None:
     assert int(adjusted.argmax()) == NEUTRAL
     # On every expression it over-read, it now reads like the population's neutral face (within the tolerance).
     odds = np.log(adjusted) - np.log(adjusted[NEUTRAL])
-    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + RESTING_TOLERANCE + 1e-9)
+    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + np.array(RESTING_TOLERANCE) + 1e-9)
 
 
 @given(st.lists(scores_strategy, min_size=MIN_CALIBRATION_FACES, max_size=40))

@@ -241,6 +241,9 @@ SMILE_INFERENCE_THREADS = env_int("SMILE_INFERENCE_THREADS", 2, minimum=1)
 SMILE_INFERENCE_MAX_PENDING = env_int("SMILE_INFERENCE_MAX_PENDING", 32, minimum=1)
 SMILE_INFERENCE_BATCH_SIZE = env_int("SMILE_INFERENCE_BATCH_SIZE", 16, minimum=1)
 SMILE_PENDING_WINDOWS = env_int("SMILE_PENDING_WINDOWS", 1000, minimum=1)
+# Calibrating to the resting face (moods.stream.calibration): how long it watches, how many faces it needs.
+SMILE_CALIBRATION_SECONDS = env_int("SMILE_CALIBRATION_SECONDS", 20, minimum=3)
+SMILE_CALIBRATION_MIN_FACES = env_int("SMILE_CALIBRATION_MIN_FACES", 10, minimum=2)
 # Rate-limit overrides, "name=hits/seconds,..." (names and defaults in accounts/conf.py).
 SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
 if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):

@@ -46,7 +46,7 @@ class ClosedWindow:
 
 
 # A window needs this many frames with a face, and its top mean score this much, to say anything.
-MIN_CERTAIN_FACES: Final = 5
+MIN_CERTAIN_FACES: Final = 3
 MIN_CERTAIN_SCORE: Final = 0.4
 
 

@@ -32,10 +32,12 @@ CANCELLED_MESSAGE: Final = "Calibration cancelled. Your earlier baseline, if any
 
 
 def calibration_seconds() -> float:
+    """How long a calibration watches (``SMILE_CALIBRATION_SECONDS``)."""
     return float(getattr(settings, "SMILE_CALIBRATION_SECONDS", CALIBRATION_SECONDS))
 
 
 def calibration_min_faces() -> int:
+    """How many frames with a face a calibration needs (``SMILE_CALIBRATION_MIN_FACES``)."""
     return int(getattr(settings, "SMILE_CALIBRATION_MIN_FACES", MIN_CALIBRATION_FACES))
 
 

@@ -240,8 +240,8 @@ def test_stored_uncertain_windows_do_not_fire_a_nudge() -> None:
     user = make_user()
     opt_in(user.pk)
     for i in reversed(range(10)):
-        # Four faces a minute: too few to say, however sad they read.
-        record_window(user_id=user.pk, device_id=None, window=window(NOW - timedelta(minutes=i + 1), sad=0.9, faces=4))
+        # Two faces a minute: too few to say, however sad they read.
+        record_window(user_id=user.pk, device_id=None, window=window(NOW - timedelta(minutes=i + 1), sad=0.9, faces=2))
 
     assert services.maybe_encourage(user_id=user.pk, now=NOW) is None
     assert all(

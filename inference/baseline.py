@@ -182,6 +182,46 @@ def adjust_reading(scores: Mapping[str, float], baseline: Baseline | None) -> di
     return {emotion: round(float(value), 6) for emotion, value in zip(EMOTIONS, adjusted, strict=True)}
 
 
+def unadjust(
+    scores: np.ndarray, baseline: Baseline | None, *, reference: Sequence[float] = POPULATION_NEUTRAL
+) -> np.ndarray:
+    """The inverse of ``adjust``: the model's own scores from ones the baseline adjusted."""
+    values = np.asarray(scores, dtype=np.float64)
+    if baseline is None:
+        return values.copy()
+    weighted = values * np.exp(baseline.excess(reference))
+    total = weighted.sum(axis=-1, keepdims=True)
+    if not np.all(total > 0):
+        return values.copy()
+    out: np.ndarray = weighted / total
+    return out
+
+
+# A refreshed baseline weighs at most this many faces, so later corrections still move it.
+MAX_BASELINE_FACES: Final = 600
+
+
+def refresh_baseline(baseline: Baseline, reading: Sequence[float], *, faces: int) -> Baseline:
+    """The baseline with one more stretch of resting face folded in: a window the user said was neutral,
+    as the model read it (mean scores over ``faces`` frames). Its log-scores join the mean with weight
+    ``faces``; the old baseline keeps at most ``MAX_BASELINE_FACES`` minus those.
+
+    Raises ``CalibrationRefused`` (``not_at_rest``) for a reading no resting face gives (mostly a smile,
+    or one expression held): a "neutral" label does not make it one.
+    """
+    if faces < 1:
+        raise CalibrationRefused("too_few_faces")
+    row = np.asarray(reading, dtype=np.float64)
+    if row.shape != (len(EMOTIONS),):
+        raise ValueError(f"expected {len(EMOTIONS)} scores")
+    if row[list(_NOT_RESTING)].sum() > MAX_RESTING_SMILE or np.delete(row, NEUTRAL).max() > MAX_RESTING_EXPRESSION:
+        raise CalibrationRefused("not_at_rest")
+    new_weight = min(faces, MAX_BASELINE_FACES // 2)
+    old_weight = min(baseline.faces, MAX_BASELINE_FACES - new_weight)
+    mean = (np.asarray(baseline.log_scores) * old_weight + log_scores(row) * new_weight) / (old_weight + new_weight)
+    return Baseline(log_scores=tuple(float(value) for value in mean), faces=old_weight + new_weight)
+
+
 def dominant(scores: Mapping[str, float]) -> str:
     """The highest score; a tie goes to the first emotion in EMOTIONS order."""
     return max(EMOTIONS, key=lambda emotion: scores[emotion])

@@ -276,6 +276,9 @@ class PersonalBaseline(models.Model):
     log_scores = models.JSONField()
     faces = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Opt-in: the user's "I was neutral" corrections of windows refresh these numbers.
+    refresh_from_corrections = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [models.CheckConstraint(condition=Q(faces__gte=1), name="personalbaseline_faces")]

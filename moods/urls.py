@@ -21,6 +21,7 @@ urlpatterns = [
         name="encouragement_feedback",
     ),
     path("settings/baseline/forget/", personal_views.forget_baseline, name="forget_baseline"),
+    path("settings/baseline/corrections/", personal_views.baseline_corrections, name="baseline_corrections"),
     path("self-report/", personal_views.self_report, name="self_report"),
     path("history/windows/<int:pk>/correct/", personal_views.correct_window, name="correct_window"),
     path("data/", yourdata_views.your_data, name="your_data"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 from django.utils import timezone
 
-from inference.baseline import Baseline
+from inference.baseline import Baseline, CalibrationRefused, refresh_baseline, unadjust
+from inference.emotions import EMOTIONS
 from moods.models import MoodEvent, PersonalBaseline, SelfReport
 
 
@@ -45,9 +47,44 @@ def baseline_row(*, user_id: int) -> PersonalBaseline | None:
 
 
 def record_self_report(*, user_id: int, emotion: str, note: str = "", event_id: int | None = None) -> SelfReport:
-    """Store what the user felt; with ``event_id`` a correction of that window.
+    """Store what the user felt; with ``event_id`` a correction of that window (which may refresh the
+    baseline, see ``refresh_from_correction``).
 
     Raises ``MoodEvent.DoesNotExist`` for an unknown window and for another user's, alike.
     """
     event = MoodEvent.objects.get(pk=event_id, user_id=user_id) if event_id is not None else None
-    return SelfReport.objects.create(user_id=user_id, emotion=emotion, note=note.strip(), event=event)
+    report = SelfReport.objects.create(user_id=user_id, emotion=emotion, note=note.strip(), event=event)
+    if event is not None and emotion == "neutral":
+        refresh_from_correction(user_id=user_id, event=event)
+    return report
+
+
+def set_refresh_from_corrections(*, user_id: int, enabled: bool) -> bool:
+    """Opt in or out of corrections refreshing the baseline; False when the user has no baseline."""
+    return bool(PersonalBaseline.objects.filter(user_id=user_id).update(refresh_from_corrections=enabled))
+
+
+def refresh_from_correction(*, user_id: int, event: MoodEvent, now: datetime | None = None) -> bool:
+    """Fold a window the user said was neutral into their baseline, if they opted in; whether it was.
+
+    The window's means are taken back to the model's own reading when the baseline adjusted them.
+    Not folded in: an "uncertain" window, or one no resting face gives (``refresh_baseline`` refuses).
+    """
+    row = PersonalBaseline.objects.filter(user_id=user_id, refresh_from_corrections=True).first()
+    if row is None or event.uncertain:
+        return False
+    baseline = load_baseline(user_id=user_id)
+    if baseline is None:
+        return False
+    reading = np.array([event.scores[emotion] for emotion in EMOTIONS])
+    if event.baseline_applied:
+        reading = unadjust(reading, baseline)
+    try:
+        refreshed = refresh_baseline(baseline, reading.tolist(), faces=event.faces)
+    except CalibrationRefused:
+        return False
+    row.log_scores = [round(value, 6) for value in refreshed.log_scores]
+    row.faces = refreshed.faces
+    row.refreshed_at = now or timezone.now()
+    row.save(update_fields=["log_scores", "faces", "refreshed_at"])
+    return True

@@ -39,6 +39,21 @@ def forget_baseline(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def baseline_corrections(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    enabled = request.POST.get("refresh_from_corrections") == "on"
+    if services.set_refresh_from_corrections(user_id=user.pk, enabled=enabled):
+        messages.success(
+            request,
+            "Your “I was neutral” corrections now refresh your baseline."
+            if enabled
+            else "Your corrections no longer change your baseline.",
+        )
+    return redirect("settings")
+
+
+@login_required
+@require_POST
 def self_report(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form = SelfReportForm(request.POST)

@@ -34,7 +34,9 @@ RESTING_LFW_INDEX = 14
 
 def resting_face_frame() -> np.ndarray:
     """A 640x480 BGR frame: the LFW face, scaled up on a grey background like a webcam picture."""
-    face = cv2.resize((data.lfw_subset()[RESTING_LFW_INDEX] * 255).astype(np.uint8), (300, 300), cv2.INTER_CUBIC)
+    face = cv2.resize(
+        (data.lfw_subset()[RESTING_LFW_INDEX] * 255).astype(np.uint8), (300, 300), interpolation=cv2.INTER_CUBIC
+    )
     canvas = np.full((480, 640), 128, np.uint8)
     canvas[90:390, 170:470] = face
     return cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inference.baseline import (
+    MAX_BASELINE_FACES,
     MIN_CALIBRATION_FACES,
     NEUTRAL,
     POPULATION_NEUTRAL,
@@ -20,6 +21,8 @@ from inference.baseline import (
     adjust_reading,
     build_baseline,
     population_reference,
+    refresh_baseline,
+    unadjust,
 )
 from inference.emotions import EMOTIONS
 
@@ -180,3 +183,30 @@ def test_the_population_reference_is_the_mean_log_odds_of_faces_read_neutral() -
     expected = (math.log(0.2 / 0.7) + math.log(0.1 / 0.8)) / 2
     assert reference[SAD] == pytest.approx(expected, abs=1e-3)
     assert reference[HAPPY] < 0
+
+
+# --- Corrections that refresh the baseline --------------------------------------------------------
+
+
+@given(scores_strategy.filter(lambda row: min(row) > 1e-6), baseline_strategy)
+def test_unadjust_undoes_adjust(scores: list[float], baseline: Baseline) -> None:
+    assert unadjust(adjust(np.array(scores), baseline), baseline).tolist() == pytest.approx(scores, rel=1e-6, abs=1e-9)
+    assert unadjust(np.array(scores), None).tolist() == scores
+
+
+def test_a_neutral_window_refreshes_the_baseline_by_its_faces() -> None:
+    baseline = build_baseline([reading(sad=0.5, neutral=0.4)] * 30)
+    calm = reading(neutral=0.9)
+    refreshed = refresh_baseline(baseline, calm, faces=30)
+    assert refreshed.faces == 60
+    assert refreshed.log_scores[SAD] == pytest.approx((math.log(0.5) + math.log(calm[SAD])) / 2)
+    # One window brings at most half the weight; the whole never passes MAX_BASELINE_FACES.
+    assert refresh_baseline(build_baseline([calm] * 10), calm, faces=10_000).faces == 10 + MAX_BASELINE_FACES // 2
+    assert refresh_baseline(build_baseline([calm] * 900), calm, faces=10_000).faces == MAX_BASELINE_FACES
+
+
+def test_a_smile_labelled_neutral_does_not_refresh_the_baseline() -> None:
+    baseline = build_baseline([reading(sad=0.5, neutral=0.4)] * 30)
+    with pytest.raises(CalibrationRefused) as refused:
+        refresh_baseline(baseline, reading(happy=0.7, neutral=0.2), faces=30)
+    assert refused.value.code == "not_at_rest"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -159,3 +160,34 @@ def test_deleting_the_account_deletes_the_baseline_and_reports() -> None:
     user.delete()
     assert not PersonalBaseline.objects.exists()
     assert not SelfReport.objects.exists()
+
+
+def test_corrections_refresh_the_baseline_only_after_opting_in(client: Client) -> None:
+    user = signed_in(client)
+    services.save_baseline(user_id=user.pk, baseline=build_baseline([RESTING] * 20))
+    calm = event(user.pk, timezone.now() - timedelta(hours=2), sad=0.1, neutral=0.85)
+    calm.faces, calm.frames = 20, 20
+    calm.save()
+    client.post(reverse("correct_window", args=[calm.pk]), {"emotion": "neutral"})
+    row = PersonalBaseline.objects.get(user=user)
+    assert (row.faces, row.refreshed_at) == (20, None)
+
+    page = client.get(reverse("settings")).content.decode()
+    assert "Let my corrections refresh this baseline" in page
+    client.post(reverse("baseline_corrections"), {"refresh_from_corrections": "on"})
+    assert PersonalBaseline.objects.get(user=user).refresh_from_corrections
+
+    smile = event(user.pk, timezone.now() - timedelta(hours=1), happy=0.8)
+    client.post(reverse("correct_window", args=[smile.pk]), {"emotion": "neutral"})  # not a resting face
+    assert PersonalBaseline.objects.get(user=user).refreshed_at is None
+    client.post(reverse("correct_window", args=[calm.pk]), {"emotion": "sad"})  # not "I was neutral"
+    assert PersonalBaseline.objects.get(user=user).refreshed_at is None
+    client.post(reverse("correct_window", args=[calm.pk]), {"emotion": "neutral"})
+    row = PersonalBaseline.objects.get(user=user)
+    assert row.faces == 40
+    assert row.refreshed_at is not None
+    assert row.log_scores[EMOTIONS.index("sad")] > -5  # moved towards the calm window's sadness, not replaced
+    assert row.log_scores[EMOTIONS.index("sad")] < round(float(np.log(0.5)), 6)
+
+    client.post(reverse("baseline_corrections"), {})
+    assert not PersonalBaseline.objects.get(user=user).refresh_from_corrections

@@ -97,7 +97,7 @@ async function stopCapture(status = IDLE_STATUS) {
   // The document stops its tracks on "stop"; closing it would stop them anyway.
   await tellOffscreen({ type: "stop" }).catch(() => {});
   await closeOffscreen();
-  await chrome.storage.session.set({ latest: null, paused: false });
+  await chrome.storage.session.set({ latest: null, paused: false, calibration: null });
   await setStatus(status);
 }
 
@@ -187,6 +187,9 @@ async function fromOffscreen(message) {
     case "feedback_saved":
       await chrome.storage.session.set({ lastFeedbackSaved: message.id });
       return null;
+    case "calibration":
+      await chrome.storage.session.set({ calibration: message.calibration });
+      return null;
     case "token_rejected":
       await tokenRejected(message.code);
       return null;
@@ -209,6 +212,10 @@ async function fromPages(message) {
     case "pause":
     case "resume":
       await chrome.storage.session.set({ paused: message.type === "pause" });
+      await tellOffscreen({ type: message.type });
+      return { ok: true };
+    case "calibrate_start":
+    case "calibrate_cancel":
       await tellOffscreen({ type: message.type });
       return { ok: true };
     case "capture_changed":

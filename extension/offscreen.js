@@ -205,6 +205,11 @@ async function onServerMessage(data) {
     case "feedback_saved":
       tellBackground({ type: "feedback_saved", id: message.id });
       break;
+    case "calibration_progress":
+    case "calibrated":
+    case "calibration_refused":
+      tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
+      break;
     default:
       break; // pong, paused, resumed, mood: nothing to do beyond having heard from the server
   }
@@ -344,6 +349,12 @@ chrome.runtime.onMessage.addListener((message) => {
       break;
     case "feedback":
       sendFeedback({ id: message.id, helpful: message.helpful });
+      break;
+    case "calibrate_start":
+    case "calibrate_cancel":
+      if (socket?.readyState === WebSocket.OPEN && ready) {
+        socket.send(JSON.stringify({ type: message.type }));
+      }
       break;
     default:
       break;

@@ -1,7 +1,7 @@
 // The popup: connection and camera state, the live reading, today's summary, Start/Pause/Stop.
 
 import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS } from "./lib/state.js";
-import { EMOTIONS } from "./lib/protocol.js";
+import { EMOTIONS, isUncertain } from "./lib/protocol.js";
 import { parseServerUrl, parseSummary } from "./lib/pairing.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +28,8 @@ function renderLatest(latest) {
     $("dominant").textContent = "No face in view.";
     return;
   }
-  $("dominant").textContent = `Mostly ${latest.dominant}`;
+  // Too even to name one expression: say so instead of forcing a label.
+  $("dominant").textContent = isUncertain(latest.scores) ? `Not sure (closest: ${latest.dominant})` : `Mostly ${latest.dominant}`;
   for (const emotion of EMOTIONS) {
     const item = document.createElement("li");
     const name = document.createElement("span");
@@ -59,10 +60,29 @@ async function renderState() {
   $("pause").hidden = !running || status.paused;
   $("resume").hidden = !running || !status.paused;
   renderLatest(running ? latest : null);
+  const { calibration = null } = await chrome.storage.session.get("calibration");
+  renderCalibration(running && !status.paused && status.connection === "live", calibration);
   try {
     $("history").href = `${parseServerUrl(state.server).origin}/history/`;
   } catch {
     $("history").removeAttribute("href");
+  }
+}
+
+function renderCalibration(live, calibration) {
+  $("calibration").hidden = !live;
+  const running = calibration?.type === "calibration_progress" && Date.now() - calibration.at < 60000;
+  $("calibrate_start").hidden = running;
+  $("calibrate_cancel").hidden = !running;
+  if (!calibration) {
+    $("calibration-status").textContent = "";
+  } else if (running) {
+    $("calibration-status").textContent =
+      `Calibrating: ${Math.ceil(calibration.secondsLeft)} s left, ${calibration.faces} frames with a face.`;
+  } else if (calibration.type === "calibrated") {
+    $("calibration-status").textContent = `Calibrated on ${calibration.faces} frames: readings now compare you with your resting face.`;
+  } else if (calibration.type === "calibration_refused") {
+    $("calibration-status").textContent = `Not calibrated: ${calibration.message}`;
   }
 }
 
@@ -102,7 +122,7 @@ async function renderSummary() {
   }
 }
 
-for (const command of ["start", "stop", "pause", "resume"]) {
+for (const command of ["start", "stop", "pause", "resume", "calibrate_start", "calibrate_cancel"]) {
   $(command).addEventListener("click", async () => {
     await tellBackground({ type: command });
     await renderState();

@@ -13,6 +13,14 @@ export const CLOSE_REVOKED = 4403;
 const DROP_REASONS = new Set(["rate_limited", "busy", "paused", "unavailable"]);
 const ERROR_CODES = new Set(["invalid_image", "frame_too_large", "image_too_large", "bad_message"]);
 const SIMPLE_TYPES = new Set(["pong", "paused", "resumed"]);
+const CALIBRATION_REFUSALS = new Set(["too_few_faces", "not_at_rest", "cancelled"]);
+// A reading whose top score is under this is "not sure" (the server's windows use the same bar).
+export const MIN_CERTAIN_SCORE = 0.4;
+
+/** Whether a face's scores are too even to name one expression. */
+export function isUncertain(scores) {
+  return !scores || Math.max(...EMOTIONS.map((emotion) => scores[emotion] ?? 0)) < MIN_CERTAIN_SCORE;
+}
 
 export class ProtocolError extends Error {}
 
@@ -135,6 +143,18 @@ export function parseServerMessage(text) {
     case "feedback_saved":
       need(Number.isInteger(data.id), "feedback_saved.id must be an integer");
       return { type, id: data.id };
+    case "calibration_progress":
+      need(typeof data.seconds_left === "number" && data.seconds_left >= 0, "calibration_progress.seconds_left");
+      need(isCount(data.faces), "calibration_progress.faces must be a count");
+      return { type, secondsLeft: data.seconds_left, faces: data.faces };
+    case "calibrated":
+      need(isCount(data.faces) && data.faces > 0, "calibrated.faces must be a positive count");
+      need(typeof data.since === "string", "calibrated.since must be a time");
+      return { type, faces: data.faces, since: data.since };
+    case "calibration_refused":
+      need(CALIBRATION_REFUSALS.has(data.code), "calibration_refused.code is unknown");
+      need(typeof data.message === "string" && data.message.length > 0, "calibration_refused.message must be text");
+      return { type, code: data.code, message: data.message };
     default:
       need(SIMPLE_TYPES.has(type), `unknown message type ${JSON.stringify(type).slice(0, 40)}`);
       return { type };

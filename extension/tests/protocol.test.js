@@ -7,6 +7,7 @@ import {
   effectiveCapture,
   EMOTIONS,
   FramePacer,
+  isUncertain,
   MAX_MESSAGE_CHARS,
   parseServerMessage,
   ProtocolError,
@@ -186,4 +187,37 @@ test("the fps range's top comes from the server's ready, not a copy", () => {
   assert.equal(ready(fast, 1).capture, null); // above this server's max_fps: ignored
   assert.deepEqual(validateCapture({ fps: 3, width: 320, height: 240 }, { maxFps: 5 }).fps, 3);
   assert.throws(() => validateCapture({ fps: 1.5, width: 320, height: 240 }, { maxFps: 1 }), /between 0.2 and 1/);
+});
+
+test("calibration messages: progress, calibrated, and refusals with known codes only", () => {
+  assert.deepEqual(parseServerMessage('{"type":"calibration_progress","seconds_left":12.5,"faces":7}'), {
+    type: "calibration_progress",
+    secondsLeft: 12.5,
+    faces: 7,
+  });
+  assert.deepEqual(parseServerMessage('{"type":"calibrated","faces":18,"since":"2026-05-04T09:00:00+00:00"}'), {
+    type: "calibrated",
+    faces: 18,
+    since: "2026-05-04T09:00:00+00:00",
+  });
+  assert.deepEqual(
+    parseServerMessage('{"type":"calibration_refused","code":"not_at_rest","message":"Your face did not look at rest."}'),
+    { type: "calibration_refused", code: "not_at_rest", message: "Your face did not look at rest." },
+  );
+  for (const bad of [
+    '{"type":"calibration_progress","seconds_left":-1,"faces":0}',
+    '{"type":"calibration_progress","seconds_left":3,"faces":1.5}',
+    '{"type":"calibrated","faces":0,"since":"x"}',
+    '{"type":"calibration_refused","code":"tired","message":"x"}',
+    '{"type":"calibration_refused","code":"cancelled","message":""}',
+  ]) {
+    assert.throws(() => parseServerMessage(bad), ProtocolError, bad);
+  }
+});
+
+test("a reading too even to name one expression is uncertain", () => {
+  const even = Object.fromEntries(EMOTIONS.map((emotion) => [emotion, 1 / 7]));
+  assert.equal(isUncertain(even), true);
+  assert.equal(isUncertain({ ...even, sad: 0.4 }), false);
+  assert.equal(isUncertain(null), true);
 });

@@ -146,6 +146,8 @@ def site(
         database=live_database,
         redis_url=live_redis_url,
         log_dir=tmp_path_factory.mktemp("extension-logs"),
+        SMILE_CALIBRATION_SECONDS="5",
+        SMILE_CALIBRATION_MIN_FACES="3",
     ) as live:
         yield live
 
@@ -436,3 +438,29 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
         "Not paired. Open the options to pair this browser with your account."
     )
     screenshot(options, "revoked")
+
+
+def test_calibrating_from_the_popup_refuses_a_smiling_face(browser: Browser) -> None:
+    """The fake camera's astronaut smiles: the popup's calibration says why there is no baseline."""
+    site = browser.site
+    email = sign_up(browser.context.new_page(), site)
+    options = browser.open("options.html")
+    use_server(options, site.base_url)
+    _, pair_page = start_pairing(browser, options)
+    decide(pair_page, "Approve")
+    expect(options.locator("#pairing-state")).to_contain_text("Paired as “Chrome")
+
+    popup = browser.open("popup.html")
+    popup.get_by_role("button", name="Start").click()
+    expect(popup.locator("#dominant")).to_have_text(re.compile(r"^Mostly \w+$"), timeout=FIRST_RESULT_TIMEOUT_MS)
+    expect(popup.get_by_text("never an image")).to_be_visible()
+    popup.get_by_role("button", name="Calibrate to my resting face").click()
+    expect(popup.locator("#calibration-status")).to_contain_text("Calibrating")
+    expect(popup.locator("#calibration-status")).to_have_text(
+        re.compile(r"^Not calibrated: Your face did not look at rest"), timeout=TIMEOUT_MS
+    )
+    assert not site.database.rows(
+        "SELECT b.id FROM moods_personalbaseline b JOIN accounts_user u ON u.id = b.user_id WHERE u.email = %s", email
+    )
+    popup.get_by_role("button", name="Stop").click()
+    expect(popup.locator("#camera")).to_have_text("Camera: off")

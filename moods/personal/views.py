@@ -1,14 +1,15 @@
 """The baseline in Settings (forget), the one-tap self-report, and "that's not right" on a stored window.
 
 Each answers a POST: on success a redirect (back to the page it came from) with a message; a bad
-input is a 400 page that says what to fix; another user's window is a 404.
+input is a 400 page that says what to fix; another user's window is a 404. A request that accepts
+only JSON (the live page's script) gets JSON instead: ``{"saved": true}`` or a 400 with ``errors``.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -19,7 +20,20 @@ from moods.personal import services
 from moods.personal.forms import SelfReportForm
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "") == "application/json"
+
+
+def _refused(request: HttpRequest, form: SelfReportForm, event: MoodEvent | None) -> HttpResponse:
+    if _wants_json(request):
+        errors = {field: [str(error) for error in messages_] for field, messages_ in form.errors.items()}
+        return JsonResponse({"saved": False, "errors": errors}, status=400)
+    return render(request, "moods/self_report.html", {"form": form, "event": event}, status=400)
+
+
 def _back(request: HttpRequest, default: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"saved": True})
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -58,9 +72,10 @@ def self_report(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form = SelfReportForm(request.POST)
     if not form.is_valid():
-        return render(request, "moods/self_report.html", {"form": form, "event": None}, status=400)
+        return _refused(request, form, None)
     services.record_self_report(user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"])
-    messages.success(request, "Thank you: what you said is saved beside the readings.")
+    if not _wants_json(request):
+        messages.success(request, "Thank you: what you said is saved beside the readings.")
     return _back(request, "dashboard")
 
 
@@ -71,7 +86,7 @@ def correct_window(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(MoodEvent, pk=pk, user=user)
     form = SelfReportForm(request.POST)
     if not form.is_valid():
-        return render(request, "moods/self_report.html", {"form": form, "event": event}, status=400)
+        return _refused(request, form, event)
     services.record_self_report(
         user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"], event_id=event.pk
     )

@@ -194,6 +194,33 @@
       socket.send(JSON.stringify({ type: "calibrate_cancel" }));
     }
   });
+  // "How do you feel?" without leaving the page (the camera keeps running).
+  const selfReport = document.getElementById("live-self-report");
+  selfReport.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const data = new FormData(selfReport);
+    if (event.submitter && event.submitter.name) {
+      data.set(event.submitter.name, event.submitter.value);
+    }
+    const status = document.getElementById("self-report-status");
+    try {
+      const response = await fetch(selfReport.action, {
+        method: "POST",
+        body: data,
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const answer = await response.json();
+      if (answer.saved) {
+        status.textContent = "Saved: you felt " + data.get("emotion") + ". Thank you.";
+        selfReport.reset();
+      } else {
+        status.textContent = "Not saved: " + Object.values(answer.errors || {}).flat().join(" ");
+      }
+    } catch (error) {
+      status.textContent = "Not saved: the server cannot be reached right now.";
+    }
+  });
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
   window.addEventListener("pagehide", stop);

@@ -92,7 +92,17 @@ def test_calibrating_a_sad_looking_resting_face_then_reads_it_neutral(site: Live
 
         expect(page.locator("#live-dominant")).to_have_text("Neutral")
         assert len(site.database.rows("SELECT id FROM moods_personalbaseline")) == before + 1
+
+        # The user's own word, from the same page, while the camera keeps running.
+        page.get_by_label("Note (optional, up to 200 characters)").fill("just focused")
+        page.get_by_role("group", name="How do you feel?").get_by_role("button", name="Neutral").click()
+        expect(page.locator("#self-report-status")).to_have_text("Saved: you felt neutral. Thank you.")
+        expect(page.locator("#camera-state")).to_contain_text("Camera on")
         page.get_by_role("button", name="Stop").click()
+
+        page.goto("/history/?range=day")
+        expect(page.locator("#agreement")).to_contain_text(re.compile(r"agreed with what you said \d of 1 times"))
+        expect(page.get_by_text("you felt neutral · “just focused”")).to_be_visible()
 
         page.goto("/settings/")
         expect(page.locator("#baseline-state")).to_contain_text("is in use")

@@ -191,3 +191,16 @@ def test_corrections_refresh_the_baseline_only_after_opting_in(client: Client) -
 
     client.post(reverse("baseline_corrections"), {})
     assert not PersonalBaseline.objects.get(user=user).refresh_from_corrections
+
+
+def test_the_live_page_reports_as_json_without_leaving_the_page(client: Client) -> None:
+    user = signed_in(client)
+    assert "That's not right? Say how you feel" in client.get(reverse("live")).content.decode()
+    response = client.post(reverse("self_report"), {"emotion": "happy"}, headers={"accept": "application/json"})
+    assert response.status_code == 200
+    assert response.json() == {"saved": True}
+    refused = client.post(reverse("self_report"), {"emotion": "meh"}, headers={"accept": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json()["saved"] is False
+    assert "Choose one of" in refused.json()["errors"]["emotion"][0]
+    assert list(SelfReport.objects.filter(user=user).values_list("emotion", flat=True)) == ["happy"]

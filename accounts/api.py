@@ -81,6 +81,11 @@ def _read_json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
+def read_json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object body, checked as ``json_endpoint`` checks it; raises ``ApiError``."""
+    return _read_json_object(request)
+
+
 def json_endpoint(view: JsonView) -> HttpView:
     """POST-only JSON endpoint: checks method and body, turns ``ApiError`` into its JSON answer."""
 

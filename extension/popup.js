@@ -51,6 +51,7 @@ async function renderState() {
   const state = await local();
   const { status = IDLE_STATUS, latest = null } = await chrome.storage.session.get(["status", "latest"]);
   const paired = Boolean(state.token);
+  $("feel").hidden = !paired;
   $("connection").textContent = describeStatus(status, { paired });
   $("camera").textContent = status.camera ? "Camera: on" : "Camera: off";
   $("camera").classList.toggle("live", Boolean(status.camera));
@@ -83,6 +84,50 @@ function renderCalibration(live, calibration) {
     $("calibration-status").textContent = `Calibrated on ${calibration.faces} frames: readings now compare you with your resting face.`;
   } else if (calibration.type === "calibration_refused") {
     $("calibration-status").textContent = `Not calibrated: ${calibration.message}`;
+  }
+}
+
+// "How do you feel?": one tap sends a self-report (POST /api/self-report, docs/protocol.md).
+async function sendSelfReport(emotion) {
+  const state = await local();
+  const note = $("feel-note").value.trim();
+  let response;
+  try {
+    response = await fetch(`${parseServerUrl(state.server).origin}/api/self-report`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ emotion, note }),
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(15000),
+    });
+  } catch {
+    $("feel-status").textContent = "Not saved: the server cannot be reached right now.";
+    return;
+  }
+  if (response.status === 401 || response.status === 403) {
+    await tellBackground({ type: "token_rejected", code: response.status });
+    $("feel-status").textContent = "Not saved: this browser needs to be paired again.";
+    return;
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status === 201) {
+    $("feel-status").textContent = `Saved: you felt ${emotion}. Thank you.`;
+    $("feel-note").value = "";
+  } else {
+    $("feel-status").textContent = `Not saved: ${answer.error_description || `HTTP ${response.status}`}`;
+  }
+}
+
+function renderFeelButtons() {
+  const group = document.querySelector("#feel .feel");
+  for (const emotion of EMOTIONS) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = emotion.charAt(0).toUpperCase() + emotion.slice(1);
+    button.addEventListener("click", () => sendSelfReport(emotion));
+    group.append(button);
   }
 }
 
@@ -135,6 +180,7 @@ chrome.storage.onChanged.addListener((changes, area) => {
   }
 });
 
+renderFeelButtons();
 renderState();
 renderSummary();
 setInterval(renderSummary, SUMMARY_EVERY_MS);

@@ -440,8 +440,9 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
     screenshot(options, "revoked")
 
 
-def test_calibrating_from_the_popup_refuses_a_smiling_face(browser: Browser) -> None:
-    """The fake camera's astronaut smiles: the popup's calibration says why there is no baseline."""
+def test_calibrating_from_the_popup_refuses_a_smiling_face_and_a_self_report_is_stored(browser: Browser) -> None:
+    """The fake camera's astronaut smiles: the popup's calibration says why there is no baseline; then the
+    person says how they feel from the popup."""
     site = browser.site
     email = sign_up(browser.context.new_page(), site)
     options = browser.open("options.html")
@@ -464,3 +465,12 @@ def test_calibrating_from_the_popup_refuses_a_smiling_face(browser: Browser) -> 
     )
     popup.get_by_role("button", name="Stop").click()
     expect(popup.locator("#camera")).to_have_text("Camera: off")
+
+    # "How do you feel?" from the popup: stored for the device's owner.
+    popup.get_by_label("Note (optional)").fill("smiling for the camera")
+    popup.get_by_role("group", name="How do you feel?").get_by_role("button", name="Happy").click()
+    expect(popup.locator("#feel-status")).to_have_text("Saved: you felt happy. Thank you.")
+    assert site.database.rows(
+        "SELECT r.emotion, r.note FROM moods_selfreport r JOIN accounts_user u ON u.id = r.user_id WHERE u.email = %s",
+        email,
+    ) == [("happy", "smiling for the camera")]

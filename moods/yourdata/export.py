@@ -31,6 +31,8 @@ CSV_COLUMNS = (
     "message",
     "trigger",
     "feedback",
+    "baseline_applied",
+    "uncertain",
 )
 EVENT_FIELDS = (
     "started_at",
@@ -71,7 +73,9 @@ def _local(moment: datetime | None, tz: tzinfo) -> str:
 
 
 def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
-    """One CSV: a header, one ``mood`` row per stored window, then one ``encouragement`` row per nudge."""
+    """One CSV: a header, one ``mood`` row per stored window, one ``encouragement`` row per nudge, then the
+    user's ``self_report`` and ``correction`` rows and their ``baseline`` row (its mean log-scores as JSON
+    in ``message``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -85,7 +89,7 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
     yield flush()
     for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id), start=1):
         scores, dominant, device = rest[: len(EMOTIONS)], rest[len(EMOTIONS)], rest[len(EMOTIONS) + 1]
-        dominant = f"{dominant} (uncertain)" if rest[len(EMOTIONS) + 3] else dominant
+        baseline_applied, uncertain = rest[len(EMOTIONS) + 2], rest[len(EMOTIONS) + 3]
         writer.writerow(
             [
                 "mood",
@@ -100,22 +104,43 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
                 "",
                 "",
                 "",
+                baseline_applied,
+                uncertain,
             ]
         )
         if count % CHUNK_SIZE == 0:
             yield flush()
     for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id):
         empty = [""] * (len(EMOTIONS) + 5)
-        writer.writerow(["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback])
+        writer.writerow(
+            ["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback, "", ""]
+        )
     # The user's own word: "self_report" rows, or "correction" rows whose ended_at names the corrected window's start.
     for created, emotion, note, window_start in _self_reports(user_id):
         kind = "correction" if window_start else "self_report"
         empty = [""] * (len(EMOTIONS) + 3)
-        writer.writerow([kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", ""])
+        writer.writerow(
+            [kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", "", "", ""]
+        )
     baseline = PersonalBaseline.objects.filter(user_id=user_id).first()
     if baseline is not None:
         empty = [""] * len(EMOTIONS)
-        row = ["baseline", _local(baseline.created_at, tz), "", "", "", baseline.faces, *empty, "", "", "", "", ""]
+        row = [
+            "baseline",
+            _local(baseline.created_at, tz),
+            "",
+            "",
+            "",
+            baseline.faces,
+            *empty,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
         row[CSV_COLUMNS.index("message")] = json.dumps(dict(zip(EMOTIONS, baseline.log_scores, strict=True)))
         writer.writerow(row)
     yield flush()

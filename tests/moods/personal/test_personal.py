@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -136,9 +138,16 @@ def test_export_includes_the_baseline_self_reports_and_window_flags() -> None:
     assert document["self_reports"][0]["corrects_window_started_at"] == "2026-05-04T12:00:00+02:00"
     assert document["personal_baseline"]["faces"] == 10
     assert list(document["personal_baseline"]["mean_log_scores"]) == list(EMOTIONS)
-    rows = "".join(export.export_csv(user_id=user.pk, tz=user.zone)).splitlines()
-    assert any(row.startswith("correction,") and ",neutral," in row for row in rows)
-    assert any(row.startswith("baseline,") for row in rows)
+    rows = list(csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user.pk, tz=user.zone)))))
+    assert all(len(row) == len(export.CSV_COLUMNS) and None not in row for row in rows)
+    [mood] = [row for row in rows if row["kind"] == "mood"]
+    assert (mood["dominant"], mood["baseline_applied"], mood["uncertain"]) == ("sad", "False", "False")
+    [correction] = [row for row in rows if row["kind"] == "correction"]
+    assert (correction["dominant"], correction["message"]) == ("neutral", "fine")
+    assert correction["ended_at"] == "2026-05-04T12:00:00+02:00"
+    [baseline] = [row for row in rows if row["kind"] == "baseline"]
+    assert baseline["faces"] == "10"
+    assert list(json.loads(baseline["message"])) == list(EMOTIONS)
 
 
 def test_deleting_everything_forgets_the_baseline_and_the_reports_but_spares_others() -> None:
@@ -204,3 +213,12 @@ def test_the_live_page_reports_as_json_without_leaving_the_page(client: Client) 
     assert refused.json()["saved"] is False
     assert "Choose one of" in refused.json()["errors"]["emotion"][0]
     assert list(SelfReport.objects.filter(user=user).values_list("emotion", flat=True)) == ["happy"]
+
+
+def test_an_uncertain_window_is_shown_as_not_sure(client: Client) -> None:
+    user = signed_in(client)
+    window = event(user.pk, timezone.now() - timedelta(minutes=30), sad=0.3, neutral=0.3)
+    window.uncertain = True
+    window.save()
+    assert "Not sure" in client.get(reverse("dashboard")).content.decode()
+    assert "Not sure" in client.get(reverse("history"), {"range": "day"}).content.decode()

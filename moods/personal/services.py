@@ -10,6 +10,7 @@ from django.utils import timezone
 from inference.baseline import Baseline, CalibrationRefused, refresh_baseline, unadjust
 from inference.emotions import EMOTIONS
 from moods.models import MoodEvent, PersonalBaseline, SelfReport
+from moods.stream.baseline_news import announce_baseline_changed
 
 
 def load_baseline(*, user_id: int) -> Baseline | None:
@@ -37,8 +38,10 @@ def save_baseline(*, user_id: int, baseline: Baseline, now: datetime | None = No
 
 
 def forget_baseline(*, user_id: int) -> bool:
-    """Delete the user's baseline; whether there was one."""
+    """Delete the user's baseline; whether there was one. Their open streams stop applying it."""
     deleted, _ = PersonalBaseline.objects.filter(user_id=user_id).delete()
+    if deleted:
+        announce_baseline_changed(user_id=user_id)
     return bool(deleted)
 
 
@@ -87,4 +90,5 @@ def refresh_from_correction(*, user_id: int, event: MoodEvent, now: datetime | N
     row.faces = refreshed.faces
     row.refreshed_at = now or timezone.now()
     row.save(update_fields=["log_scores", "faces", "refreshed_at"])
+    announce_baseline_changed(user_id=user_id)
     return True

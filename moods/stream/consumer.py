@@ -179,6 +179,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if finished.baseline is not None:
             row = await database_sync_to_async(save_baseline)(user_id=self.user_id, baseline=finished.baseline)
             await self.send_json(messages.calibrated(faces=row.faces, since=row.created_at))
+            # The user's other streams (the extension and the site at once) take it up too.
+            await self.channel_layer.group_send(messages.user_group(self.user_id), messages.baseline_changed())
 
     async def inference_failed(self, event: messages.InferenceFailed) -> None:
         await self.send_json(self.session.unavailable(event["seq"]))
@@ -188,6 +190,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def mood_encourage(self, event: messages.MoodEncourage) -> None:
         await self.send_json(event["message"])
+
+    async def baseline_changed(self, event: messages.BaselineChanged) -> None:
+        if self.user_id is not None:
+            self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=self.user_id)
 
     # --- windows --------------------------------------------------------------------------
 

@@ -308,7 +308,8 @@ INFERENCE_RESULT: Final = "inference.result"
 INFERENCE_FAILED: Final = "inference.failed"
 DEVICE_REVOKED: Final = "device.revoked"
 MOOD_ENCOURAGE: Final = "mood.encourage"
-CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, DEVICE_REVOKED, MOOD_ENCOURAGE)
+BASELINE_CHANGED: Final = "baseline.changed"
+CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED)
 
 
 class InferenceResult(TypedDict):
@@ -334,7 +335,13 @@ class MoodEncourage(TypedDict):
     message: Encourage
 
 
-ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage
+class BaselineChanged(TypedDict):
+    """The user's baseline was calibrated, refreshed or forgotten: every stream of theirs reloads it."""
+
+    type: Literal["baseline.changed"]
+
+
+ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage | BaselineChanged
 
 
 def handler_name(message_type: str) -> str:
@@ -356,6 +363,10 @@ def device_revoked(*, device_id: int) -> DeviceRevoked:
 
 def mood_encourage(message: Encourage) -> MoodEncourage:
     return {"type": "mood.encourage", "message": message}
+
+
+def baseline_changed() -> BaselineChanged:
+    return {"type": "baseline.changed"}
 
 
 # --- Channel layer: groups ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from inference.baseline import build_baseline
 from inference.classifier import FrameResult
 from inference.emotions import EMOTIONS
 from moods.models import MoodEvent, PersonalBaseline
-from moods.personal.services import load_baseline, save_baseline
+from moods.personal.services import forget_baseline, load_baseline, save_baseline
 from moods.stream import dispatch
 from moods.stream.calibration import Calibration
 from smile_site.asgi import application
@@ -226,4 +226,22 @@ async def test_a_stored_baseline_is_applied_from_connect() -> None:
     await stream.send_to(bytes_data=b"rest")
     result = await stream.receive_json_from(timeout=5)
     assert result["dominant"] == "neutral"
+    await stream.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fast_calibration")
+async def test_forgetting_the_baseline_reaches_an_open_stream() -> None:
+    user = await database_sync_to_async(make_user)()
+    await database_sync_to_async(save_baseline)(
+        user_id=user.pk, baseline=build_baseline([[RESTING[e] for e in EMOTIONS]] * 10)
+    )
+    stream = await open_stream(user)
+    await stream.send_to(bytes_data=b"rest")
+    assert (await stream.receive_json_from(timeout=5))["dominant"] == "neutral"
+    assert await database_sync_to_async(forget_baseline)(user_id=user.pk) is True
+    await asyncio.sleep(0.3)  # the channel layer delivers baseline.changed
+    await asyncio.sleep(0.3)  # under the frame rate limit
+    await stream.send_to(bytes_data=b"rest")
+    assert (await messages_until(stream, {"result"}))[-1]["dominant"] == "sad"
     await stream.disconnect()

@@ -149,3 +149,17 @@ def test_the_command_explains_data_without_subjects(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(CommandError, match="subject"):
         call_command("evaluate_emotion_model", "--data", str(tmp_path), "--per-subject")
+
+
+def test_baseline_reference_prints_the_population_neutral_face_of_some_weights(tmp_path: Path) -> None:
+    write_people(tmp_path)
+    out = StringIO()
+    call_command("baseline_reference", "--data", str(tmp_path / "KA"), stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["faces"] == 3
+    assert len(report["population_neutral"]) == 7
+    assert report["population_neutral"][-1] == 0.0
+    (tmp_path / "none" / "happy").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "none" / "happy" / "a.png"), np.zeros((48, 48), np.uint8))
+    with pytest.raises(CommandError, match="no neutral faces"):
+        call_command("baseline_reference", "--data", str(tmp_path / "none"))

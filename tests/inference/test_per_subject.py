@@ -78,10 +78,15 @@ def test_the_report_reads_the_sad_resting_face_as_neutral_and_keeps_expressions(
 
 def test_a_subject_with_too_few_neutral_faces_keeps_raw_scores() -> None:
     scores, labels, subjects = two_people()
-    keep = np.array([0, 3, 4, 5, 6, 7, 8, 9])  # person "a" keeps one neutral face
+    keep = np.array([0, 3, 4, 5, 6, 7, 8, 9])  # person "a" keeps one neutral face: none left for it
     adjusted, without = leave_one_out_adjusted(scores[keep], labels[keep], subjects[keep])
-    assert without == 3
-    assert adjusted[:3].tolist() == scores[keep][:3].tolist()
+    assert without == 1
+    assert adjusted[0].tolist() == scores[keep][0].tolist()
+    # Their expressions rest on that one neutral face.
+    assert adjusted[1].tolist() != scores[keep][1].tolist()
+    assert adjusted[1].tolist() == pytest.approx(
+        adjust(scores[keep][1], build_baseline(scores[keep][:1].tolist(), min_faces=1)).tolist()
+    )
 
 
 def test_p90_neutral_sadness_is_the_90th_percentile_over_subjects() -> None:

@@ -222,3 +222,9 @@ def test_an_uncertain_window_is_shown_as_not_sure(client: Client) -> None:
     window.save()
     assert "Not sure" in client.get(reverse("dashboard")).content.decode()
     assert "Not sure" in client.get(reverse("history"), {"range": "day"}).content.decode()
+
+
+def test_the_deletion_page_says_the_baseline_and_reports_go_too(client: Client) -> None:
+    signed_in(client)
+    page = client.post(reverse("delete_data"), {"scope": "all"}).content.decode()
+    assert "with what you said (self-reports and corrections) and your resting-face baseline" in page

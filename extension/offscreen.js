@@ -205,8 +205,11 @@ async function onServerMessage(data) {
     case "feedback_saved":
       tellBackground({ type: "feedback_saved", id: message.id });
       break;
+    case "mood":
+      tellBackground({ type: "mood", mood: { start: message.start, end: message.end, dominant: message.dominant } });
+      break;
     default:
-      break; // pong, paused, resumed, mood: nothing to do beyond having heard from the server
+      break; // pong, paused, resumed: nothing to do beyond having heard from the server
   }
 }
 

@@ -38,3 +38,28 @@ export function describeStatus(status, { paired }) {
       return "Stopped. Press Start to begin.";
   }
 }
+
+/**
+ * What the popup's "Right now" shows. A reading is only shown while capture runs and is not
+ * paused: a paused or stopped camera has no expression "right now", whatever was read last.
+ */
+export function readingToShow({ running, paused, latest }) {
+  if (!running) {
+    return { text: "The camera is off.", scores: null };
+  }
+  if (paused) {
+    return { text: "Paused: no reading while the camera is off.", scores: null };
+  }
+  if (!latest) {
+    return { text: "No reading yet.", scores: null };
+  }
+  if (!latest.face) {
+    return { text: "No face in view.", scores: null };
+  }
+  return { text: `Mostly ${latest.dominant}`, scores: latest.scores };
+}
+
+/** Whether a storage change means a mood window was stored, so today's summary is out of date. */
+export function summaryIsStale(changes, area) {
+  return area === "session" && "lastWindow" in changes;
+}

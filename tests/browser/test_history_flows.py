@@ -165,7 +165,7 @@ def test_settings_save_and_refuse_bad_values(page: Page, site: LiveSite) -> None
     page.get_by_label("Camera resolution").select_option("640x480")
     page.get_by_role("button", name="Save settings").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Ensure this value is greater than or equal to 5.")
+    expect(page.get_by_role("alert")).to_contain_text("Enter a whole number of minutes from 5 to 1440.")
     expect(page.get_by_label("At most one every (minutes)")).to_have_attribute("aria-invalid", "true")
     assert site.database.rows(
         "SELECT count(*) FROM moods_encouragementsettings WHERE user_id = %s", user_id(site, email)

@@ -20,10 +20,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import limits, pairing
+from accounts.device_auth import MAX_TOKEN_LENGTH, authenticate_device
 from accounts.models import Device
-from accounts.selectors import MAX_TOKEN_LENGTH, device_for_token
 from accounts.tokens import format_user_code
-from smile_site.ratelimit import RateDecision, client_ip
+from common.ratelimit import RateDecision, client_ip
 
 MAX_BODY_BYTES = 4096
 # Device codes are 43 characters; anything much longer is not one of ours.
@@ -118,16 +118,12 @@ def _bearer_token(request: HttpRequest) -> str:
 
 def _bearer_device(request: HttpRequest, *, allow_revoked: bool) -> Device:
     """The device the bearer token names; 401 unknown, 403 revoked (as the stream's 4401/4403)."""
-    token = _bearer_token(request)
-    found = device_for_token(token=token)
-    if found is None:
+    auth = authenticate_device(_bearer_token(request))  # also notes when an active device was last seen
+    if auth.device is None:
         raise ApiError(401, "invalid_token", "This device token is unknown. Pair the extension again.")
-    if allow_revoked and found.revoked_at is not None:
-        return found
-    device = pairing.authenticate_device_token(token)  # also notes when the device was last seen
-    if device is None:
-        raise ApiError(403, "device_revoked", "This device was revoked. Pair the extension again.")
-    return device
+    if auth.refusal is None or (allow_revoked and auth.device.revoked_at is not None):
+        return auth.device
+    raise ApiError(403, "device_revoked", "This device was revoked. Pair the extension again.")
 
 
 def device_endpoint(*methods: str, allow_revoked: bool = False) -> Callable[[DeviceView], HttpView]:

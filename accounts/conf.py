@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from smile_site.ratelimit import Rate
+from common.ratelimit import Rate
 
 MINUTE = 60
 HOUR = 60 * MINUTE

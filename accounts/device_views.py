@@ -20,7 +20,7 @@ from accounts import limits, pairing, selectors
 from accounts.forms import PairCodeForm, refuse_without_validating
 from accounts.models import Device, PairingRequest, User
 from accounts.tokens import format_user_code
-from smile_site.ratelimit import client_ip, refused
+from common.ratelimit import client_ip, refused
 
 UNKNOWN_CODE_MESSAGE = "No device is waiting for this code. Check the code the extension shows and try again."
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import limits
 from accounts.models import User
 from accounts.tokens import normalize_user_code
-from smile_site.ratelimit import RateDecision, client_ip
+from common.ratelimit import RateDecision, client_ip
 
 DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password instead."
 MISMATCH_MESSAGE = "The two passwords do not match. Type the same password twice."

@@ -8,8 +8,8 @@ Sign-ups count the submissions that create an account or probe an existing addre
 from __future__ import annotations
 
 from accounts.conf import rate
-from smile_site import ratelimit
-from smile_site.ratelimit import RateDecision
+from common import ratelimit
+from common.ratelimit import RateDecision
 
 
 def _email_key(email: str) -> str:

@@ -5,36 +5,28 @@ The flow: a device starts a request and gets a secret ``device_code`` and a shor
 device polls with its device code and, once approved, receives an access token exactly once.
 Both secrets are 256-bit random strings stored only as SHA-256 hashes.
 
-A revoked device is told through the channel layer: after the commit, the group
-``device-<id>`` (every open socket of that device joins it) receives ``{"type": "device.revoked"}``.
+A revocation is announced after the commit with the ``accounts.signals.device_revoked`` signal.
 """
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import conf
 from accounts.models import Device, PairingRequest, User
-from accounts.selectors import device_for_token
+from accounts.signals import device_revoked
 from accounts.tokens import hash_secret, new_secret, new_user_code
-
-logger = logging.getLogger(__name__)
 
 DEVICE_NAME_MAX_LENGTH = 80
 SLOW_DOWN_STEP_SECONDS = 5
 # A client that keeps polling too fast is slowed down to at most this interval.
 MAX_INTERVAL_SECONDS = 600
-# last_seen_at is for people ("seen 3 minutes ago"): one write a minute per device is plenty.
-LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 # Expired requests are kept a day (the page can still say "expired" rather than "unknown").
 PURGE_AFTER = timedelta(days=1)
 _USER_CODE_ATTEMPTS = 10
@@ -71,11 +63,6 @@ class PollResult:
     interval: int | None = None
     access_token: str | None = None
     device: Device | None = None
-
-
-def device_group_name(device_id: int) -> str:
-    """The channel-layer group that every open socket of a device joins."""
-    return f"device-{device_id}"
 
 
 def validate_device_name(value: object) -> str:
@@ -196,18 +183,6 @@ def _answer(request: PairingRequest, *, now: datetime, previous_poll: datetime |
     return PollResult(error=AUTHORIZATION_PENDING, description="Waiting for the user to approve the request.")
 
 
-def authenticate_device_token(token: str) -> Device | None:
-    """The active device holding ``token`` (with its user loaded), or None; notes when it was last seen."""
-    device = device_for_token(token=token)
-    if device is None or not device.is_active or not device.user.is_active:
-        return None
-    now = timezone.now()
-    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
-        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
-        device.last_seen_at = now
-    return device
-
-
 def revoke_device(*, user: User, device: Device) -> Device:
     """Revoke one of ``user``'s devices: its token stops working and its open sockets are told to close."""
     if device.user_id != user.pk:
@@ -223,17 +198,9 @@ def revoke_device(*, user: User, device: Device) -> Device:
 
 
 def _announce_revocation(device_id: int) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            device_group_name(device_id), {"type": "device.revoked", "device_id": device_id}
-        )
-    except Exception:
-        # The revocation is committed and the token is refused from now on; an unreachable
-        # channel layer must not turn that into an error page.
-        logger.exception("could not announce the revocation of device %s", device_id)
+    # The revocation is committed and the token is refused from now on; a listener that fails
+    # must not turn that into an error page (send_robust logs its error instead).
+    device_revoked.send_robust(sender=Device, device_id=device_id)
 
 
 def purge_expired_pairings(*, now: datetime | None = None) -> int:

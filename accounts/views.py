@@ -25,7 +25,7 @@ from accounts.forms import (
     refuse_without_validating,
 )
 from accounts.models import User
-from smile_site.ratelimit import client_ip, refused
+from common.ratelimit import client_ip, refused
 
 
 @sensitive_post_parameters("password1", "password2")

@@ -49,7 +49,7 @@ def main() -> int:
     from django.utils import timezone
 
     from accounts.models import User
-    from moods.demo import Session, build_events, bulk_insert
+    from moods.history.demo import Session, build_events, bulk_insert
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     call_command("migrate", verbosity=0)

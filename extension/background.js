@@ -175,6 +175,8 @@ async function fromOffscreen(message) {
       return null;
     case "ready":
       await chrome.storage.session.set({ serverCapture: message.serverCapture });
+      // The top rate the options page offers: the server's, from its latest ready.
+      await chrome.storage.local.set({ serverMaxFps: message.maxFps });
       return null;
     case "result":
       await chrome.storage.session.set({ latest: message.result });

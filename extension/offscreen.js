@@ -216,7 +216,7 @@ async function onServerMessage(data) {
 async function onReady(message) {
   ready = message;
   backoff.reset();
-  tellBackground({ type: "ready", serverCapture: message.capture });
+  tellBackground({ type: "ready", serverCapture: message.capture, maxFps: message.maxFps });
   await applyCapture();
   report({ connection: "live", detail: "", paused: Boolean(config.paused) });
   if (config.paused) {

@@ -8,7 +8,7 @@ import {
   parseStartAnswer,
   ServerUrlError,
 } from "./lib/pairing.js";
-import { DEFAULT_CAPTURE, validateCapture } from "./lib/protocol.js";
+import { DEFAULT_CAPTURE, FALLBACK_MAX_FPS, validateCapture } from "./lib/protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const REQUEST_TIMEOUT_MS = 15000;
@@ -232,7 +232,8 @@ async function saveCapture(event) {
   event.preventDefault();
   const [width, height] = $("resolution").value.split("x").map(Number);
   try {
-    const capture = validateCapture({ fps: $("fps").value, width, height });
+    const { serverMaxFps } = await chrome.storage.local.get("serverMaxFps");
+    const capture = validateCapture({ fps: $("fps").value, width, height }, { maxFps: serverMaxFps || undefined });
     await chrome.storage.local.set({ capture, captureCustomized: true });
     await tellBackground({ type: "capture_changed" });
     show("capture-message", `Saved: ${capture.fps} frame(s) per second at ${capture.width}x${capture.height}.`);
@@ -252,6 +253,8 @@ async function renderCapture() {
   const state = await local();
   const { serverCapture } = await chrome.storage.session.get("serverCapture");
   const capture = (state.captureCustomized && state.capture) || serverCapture || DEFAULT_CAPTURE;
+  const { serverMaxFps } = await chrome.storage.local.get("serverMaxFps");
+  $("fps").max = String(serverMaxFps || FALLBACK_MAX_FPS);
   $("fps").value = String(capture.fps);
   $("resolution").value = `${capture.width}x${capture.height}`;
 }

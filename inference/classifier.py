@@ -2,20 +2,19 @@
 
 ``classify_frames`` decodes each frame, finds the largest face, and scores all the faces of
 the batch in one network call. It is thread-safe and works in the web process (thread pool)
-and in Celery workers, which must load it after fork (see ``inference.tasks``): TensorFlow
+and in Celery workers, which must load it after fork (see ``moods.stream.tasks``): TensorFlow
 hangs in forked children that inherit a loaded runtime. Frames stay in memory.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from common.lazy import Lazy
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
 from inference.faces import Box, FaceDetector, crop_face
@@ -30,15 +29,6 @@ class FrameResult:
     scores: dict[str, float] | None = None
     dominant: str | None = None
     error: FrameErrorCode | None = None
-
-    def as_message(self) -> dict[str, Any]:
-        """The JSON-safe part a client may see (the face box never leaves the process)."""
-        if self.error:
-            return {"error": self.error}
-        message: dict[str, Any] = {"face": self.face}
-        if self.scores is not None:
-            message.update(scores=self.scores, dominant=self.dominant)
-        return message
 
 
 def scores_by_emotion(row: np.ndarray) -> dict[str, float]:
@@ -86,27 +76,25 @@ class EmotionClassifier:
         return [result for result in results if result is not None]
 
 
-_classifier: EmotionClassifier | None = None
-_classifier_lock = threading.Lock()
+def _configured_classifier() -> EmotionClassifier:
+    from django.conf import settings
+
+    return EmotionClassifier.from_weights(
+        Path(settings.SMILE_EMOTION_WEIGHTS),
+        limits=FrameLimits(
+            max_bytes=settings.SMILE_MAX_FRAME_BYTES,
+            max_width=settings.SMILE_MAX_FRAME_WIDTH,
+            max_height=settings.SMILE_MAX_FRAME_HEIGHT,
+        ),
+    )
+
+
+_classifier: Lazy[EmotionClassifier] = Lazy(_configured_classifier)
 
 
 def get_classifier() -> EmotionClassifier:
     """The process's classifier, loaded once from the configured weights."""
-    global _classifier
-    if _classifier is None:
-        with _classifier_lock:
-            if _classifier is None:
-                from django.conf import settings
-
-                _classifier = EmotionClassifier.from_weights(
-                    Path(settings.SMILE_EMOTION_WEIGHTS),
-                    limits=FrameLimits(
-                        max_bytes=settings.SMILE_MAX_FRAME_BYTES,
-                        max_width=settings.SMILE_MAX_FRAME_WIDTH,
-                        max_height=settings.SMILE_MAX_FRAME_HEIGHT,
-                    ),
-                )
-    return _classifier
+    return _classifier.get()
 
 
 def classify_frames(frames: Sequence[bytes]) -> list[FrameResult]:

@@ -1,15 +1,14 @@
-"""Forms of the moods pages: history range, settings, export, deleting data. Every field validated server-side."""
+"""Forms of the Settings page: encouragement, capture defaults, time zone. Every field validated server-side."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.forms import time_zone_field
-from moods.models import CaptureSettings, EncouragementSettings
+from moods.models import MAX_FPS, MAX_THRESHOLD, MIN_FPS, MIN_THRESHOLD, CaptureSettings, EncouragementSettings
 
 if TYPE_CHECKING:
     # django-stubs makes ModelForm generic; at run time Django's class takes no type argument.
@@ -17,57 +16,6 @@ if TYPE_CHECKING:
     _CaptureModelForm = forms.ModelForm[CaptureSettings]
 else:
     _EncouragementModelForm = _CaptureModelForm = forms.ModelForm
-
-RANGE_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-MAX_CUSTOM_DAYS = 366
-EARLIEST = date(2000, 1, 1)
-
-
-def _date_field(label: str) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
-    )
-
-
-class HistoryRangeForm(forms.Form):
-    """``range`` (day, week, month, year: the days up to ``end``; or custom: ``start``..``end``)."""
-
-    range = forms.ChoiceField(
-        label="Range",
-        required=False,
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month"), ("year", "Year"), ("custom", "Custom")],
-        error_messages={"invalid_choice": "Choose day, week, month, year or custom."},
-    )
-    start = _date_field("From")
-    end = _date_field("To")
-
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        kind = data.get("range") or "week"
-        end = data.get("end") or self.today
-        if end < EARLIEST or end > self.today + timedelta(days=1):
-            raise ValidationError("The range must end between 2000-01-01 and today.", code="end_out_of_range")
-        if kind == "custom":
-            start = data.get("start")
-            if start is None:
-                raise ValidationError("A custom range needs a start date.", code="start_missing")
-            if start > end:
-                raise ValidationError("The start date must not be after the end date.", code="start_after_end")
-            if (end - start).days + 1 > MAX_CUSTOM_DAYS:
-                raise ValidationError(f"A custom range covers at most {MAX_CUSTOM_DAYS} days.", code="too_long")
-        else:
-            start = end - timedelta(days=RANGE_DAYS[kind] - 1)
-        data.update(range=kind, start=start, end=end)
-        return data
-
 
 THRESHOLD_HELP = (
     "How sad your expression must look, on average, before a nudge: at 50% half of the expression "
@@ -114,13 +62,16 @@ class EncouragementForm(_EncouragementModelForm):
     )
     sadness_threshold = forms.FloatField(
         label="Sadness threshold",
-        min_value=0.05,
-        max_value=0.95,
+        min_value=MIN_THRESHOLD,
+        max_value=MAX_THRESHOLD,
         help_text=THRESHOLD_HELP,
-        widget=forms.NumberInput(attrs={"type": "range", "min": "0.05", "max": "0.95", "step": "0.05"}),
+        widget=forms.NumberInput(
+            attrs={"type": "range", "min": f"{MIN_THRESHOLD:g}", "max": f"{MAX_THRESHOLD:g}", "step": "0.05"}
+        ),
         error_messages={
-            "min_value": "The threshold must be at least 0.05 (5%%).",
-            "max_value": "The threshold must be at most 0.95 (95%%).",
+            # Django %-formats these messages: %% is a percent sign.
+            "min_value": f"The threshold must be at least {MIN_THRESHOLD:g} ({MIN_THRESHOLD:.0%}%).",
+            "max_value": f"The threshold must be at most {MAX_THRESHOLD:g} ({MAX_THRESHOLD:.0%}%).",
         },
     )
 
@@ -184,13 +135,15 @@ class EncouragementForm(_EncouragementModelForm):
 class CaptureForm(_CaptureModelForm):
     fps = forms.FloatField(
         label="Frames per second",
-        min_value=CaptureSettings.MIN_FPS,
-        max_value=CaptureSettings.MAX_FPS,
-        help_text="How often the extension looks: 0.2 (every 5 seconds) to 2 per second.",
-        widget=forms.NumberInput(attrs={"step": "0.1", "min": "0.2", "max": "2"}),
+        min_value=MIN_FPS,
+        max_value=MAX_FPS,
+        help_text=(
+            f"How often the extension looks: {MIN_FPS:g} (every {1 / MIN_FPS:g} seconds) to {MAX_FPS:g} per second."
+        ),
+        widget=forms.NumberInput(attrs={"step": "0.1", "min": f"{MIN_FPS:g}", "max": f"{MAX_FPS:g}"}),
         error_messages={
-            "min_value": "Frames per second must be at least 0.2.",
-            "max_value": "Frames per second must be at most 2.",
+            "min_value": f"Frames per second must be at least {MIN_FPS:g}.",
+            "max_value": f"Frames per second must be at most {MAX_FPS:g}.",
         },
     )
 
@@ -205,53 +158,3 @@ class CaptureForm(_CaptureModelForm):
 
 class TimeZoneForm(forms.Form):
     time_zone = time_zone_field()
-
-
-class DeleteRangeForm(forms.Form):
-    """Delete mood events and encouragements of local days ``start``..``end`` (inclusive), or everything."""
-
-    scope = forms.ChoiceField(
-        choices=[("range", "A date range"), ("all", "Everything")],
-        widget=forms.RadioSelect,
-        label="What to delete",
-        error_messages={
-            "required": "Choose a date range or everything.",
-            "invalid_choice": "Choose a date range or everything.",
-        },
-    )
-    start = _date_field("From")
-    end = _date_field("To")
-    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("scope") != "range":
-            return data
-        start, end = data.get("start"), data.get("end")
-        if start is None or end is None:
-            if not self.has_error("start") and not self.has_error("end"):
-                raise ValidationError("Give both the first and the last day to delete.", code="range_incomplete")
-            return data
-        if start > end:
-            raise ValidationError("The first day must not be after the last day.", code="start_after_end")
-        if start < EARLIEST or end > date(2100, 1, 1):
-            raise ValidationError("Choose days between 2000 and 2100.", code="out_of_range")
-        return data
-
-
-class FeedbackForm(forms.Form):
-    helpful = forms.TypedChoiceField(
-        choices=[("yes", "Helpful"), ("no", "Not helpful")],
-        coerce=lambda value: value == "yes",
-        error_messages={"required": "Say whether it helped.", "invalid_choice": "Say whether it helped."},
-    )
-
-
-class ExportForm(forms.Form):
-    format = forms.ChoiceField(
-        choices=[("csv", "CSV"), ("json", "JSON")],
-        widget=forms.RadioSelect,
-        initial="csv",
-        error_messages={"required": "Choose CSV or JSON.", "invalid_choice": "Choose CSV or JSON."},
-    )

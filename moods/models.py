@@ -7,17 +7,17 @@ Every model points at its user with ``on_delete=CASCADE`` (see ``accounts.servic
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from inference.emotions import EMOTIONS
-from moods.encouragement import RuleSettings
-from moods.resources import REGION_CHOICES, resources_for
+from moods.encouragement.resources import REGION_CHOICES, SupportResource, resources_for
+from moods.encouragement.rule import RuleSettings
 
 
 class Emotion(models.TextChoices):
@@ -29,6 +29,12 @@ class Emotion(models.TextChoices):
     SURPRISE = "surprise", "Surprise"
     NEUTRAL = "neutral", "Neutral"
 
+
+# Ranges the validators, the check constraints and the forms all read (one source each).
+MIN_THRESHOLD: Final = 0.05
+MAX_THRESHOLD: Final = 0.95
+MIN_FPS: Final = 0.2
+MAX_FPS: Final = 2.0
 
 _unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
@@ -83,16 +89,10 @@ class MoodEvent(models.Model):
         return f"{self.dominant} {self.started_at:%Y-%m-%d %H:%M} ({self.faces}/{self.frames})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Windows are written once and never edited. bulk_create skips this method: bulk callers
-        # set ``seconds`` with ``window_seconds`` and call ``moods.rollup.rebuild`` afterwards.
+        # Keeps ``seconds`` true to the times. Windows reach history through
+        # ``moods.history.rollup.insert_event``; bulk callers set ``seconds`` and ``rebuild``.
         self.seconds = window_seconds(self.started_at, self.ended_at)
-        adding = self._state.adding
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            if adding:
-                from moods import rollup  # moods.rollup imports this module
-
-                rollup.add_event(self)
+        super().save(*args, **kwargs)
 
     @property
     def scores(self) -> dict[str, float]:
@@ -106,7 +106,9 @@ class EncouragementSettings(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="encouragement_settings"
     )
     enabled = models.BooleanField(default=False)
-    sadness_threshold = models.FloatField(default=0.5, validators=[MinValueValidator(0.05), MaxValueValidator(0.95)])
+    sadness_threshold = models.FloatField(
+        default=0.5, validators=[MinValueValidator(MIN_THRESHOLD), MaxValueValidator(MAX_THRESHOLD)]
+    )
     sustain_minutes = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(240)]
     )
@@ -130,7 +132,7 @@ class EncouragementSettings(models.Model):
         verbose_name_plural = "encouragement settings"
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(sadness_threshold__gte=0.05, sadness_threshold__lte=0.95),
+                condition=Q(sadness_threshold__gte=MIN_THRESHOLD, sadness_threshold__lte=MAX_THRESHOLD),
                 name="encouragementsettings_threshold_range",
             ),
             models.CheckConstraint(
@@ -196,18 +198,14 @@ class Encouragement(models.Model):
     def __str__(self) -> str:
         return f"encouragement {self.pk} at {self.sent_at:%Y-%m-%d %H:%M}"
 
-    def resources(self) -> list[dict[str, str]]:
-        """The support resources sent with it (from the region recorded in the trigger)."""
-        if not self.includes_resources:
-            return []
-        return [resource.as_message() for resource in resources_for(str(self.trigger.get("region", "")))]
+    @property
+    def region(self) -> str:
+        """The region whose support resources were sent (recorded in the trigger), or ""."""
+        return str(self.trigger.get("region", ""))
 
-    def as_message(self) -> dict[str, Any]:
-        """The stream protocol's ``encourage`` message."""
-        message: dict[str, Any] = {"type": "encourage", "id": self.pk, "message": self.message}
-        if self.includes_resources:
-            message["resources"] = self.resources()
-        return message
+    def resources(self) -> list[SupportResource]:
+        """The support resources sent with it."""
+        return resources_for(self.region) if self.includes_resources else []
 
 
 class CaptureSettings(models.Model):
@@ -220,9 +218,6 @@ class CaptureSettings(models.Model):
         SMALL = "320x240", "320 x 240 (lighter)"
         LARGE = "640x480", "640 x 480 (sharper)"
 
-    MIN_FPS: ClassVar[float] = 0.2
-    MAX_FPS: ClassVar[float] = 2.0
-
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_settings")
     fps = models.FloatField(default=1.0, validators=[MinValueValidator(MIN_FPS), MaxValueValidator(MAX_FPS)])
     resolution = models.CharField(max_length=7, choices=Resolution.choices, default=Resolution.SMALL)
@@ -230,7 +225,7 @@ class CaptureSettings(models.Model):
     class Meta:
         verbose_name_plural = "capture settings"
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(fps__gte=0.2, fps__lte=2.0), name="capturesettings_fps_range"),
+            models.CheckConstraint(condition=Q(fps__gte=MIN_FPS, fps__lte=MAX_FPS), name="capturesettings_fps_range"),
             models.CheckConstraint(
                 condition=Q(resolution__in=["320x240", "640x480"]), name="capturesettings_resolution_choice"
             ),
@@ -239,11 +234,6 @@ class CaptureSettings(models.Model):
     def __str__(self) -> str:
         return f"capture settings of user {self.user_id}"
 
-    def as_message(self) -> dict[str, float | int]:
-        """The ``capture`` field of the stream's ``ready`` message."""
-        width, height = (int(part) for part in self.resolution.split("x"))
-        return {"fps": self.fps, "width": width, "height": height}
-
 
 class MoodQuarter(models.Model):
     """The sums of one user's windows that start in one UTC quarter hour: what the history pages read.
@@ -251,7 +241,7 @@ class MoodQuarter(models.Model):
     A year of one-minute windows is ~175,000 ``MoodEvent`` rows but at most 35,136 quarters, and a
     quarter lies inside one local hour in every time zone (all offsets are whole quarter hours), so
     the history can group quarters by local hour instead of scanning every window. Kept in step by
-    ``MoodEvent.save`` (new windows), ``moods.data.delete_days`` and ``moods.rollup.rebuild``.
+    ``moods.history.rollup`` (new windows, rebuilds) and ``moods.yourdata.deletion``.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mood_quarters")

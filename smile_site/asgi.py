@@ -16,8 +16,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from moods.routing import websocket_urlpatterns  # noqa: E402
-from smile_site.origins import ExactOriginValidator, allowed_origins  # noqa: E402
+from common.origins import ExactOriginValidator, allowed_origins  # noqa: E402
+from moods.stream.routing import websocket_urlpatterns  # noqa: E402
 
 # In development daphne serves /static/ itself (as runserver does); in production nginx serves it.
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app

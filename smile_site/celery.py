@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smile_site.settings")
 app = Celery("smile_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The stream's task lives with the stream, one level below its app.
+app.autodiscover_tasks(["moods.stream"])
 
 
 @app.task(name="smile.health.ping")

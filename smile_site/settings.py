@@ -120,7 +120,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 # The stream's frames travel as raw bytes in msgpack (never pickle); everything else is JSON.
 CELERY_ACCEPT_CONTENT = ["json", "msgpack"]
-CELERY_TASK_ROUTES = {"inference.stream_frame": {"queue": "inference"}}
+# The queue the inference workers consume (docker-compose.yml: `worker -Q inference`).
+SMILE_INFERENCE_QUEUE = "inference"
+CELERY_TASK_ROUTES = {"inference.stream_frame": {"queue": SMILE_INFERENCE_QUEUE}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from smile_site import ratelimit
+from common import ratelimit
 from tests.services import require_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -39,14 +39,15 @@ export function parseScores(value) {
   return scores;
 }
 
-function parseCapture(value) {
-  // Optional: the user's capture defaults from the site. Anything out of range is ignored
-  // rather than fatal, so a newer server cannot break an older extension.
+function parseCapture(value, maxFps) {
+  // Optional: the user's capture defaults from the site. Anything out of range (the server's
+  // own max_fps is the top) is ignored rather than fatal, so a newer server cannot break an
+  // older extension.
   if (!isObject(value)) {
     return null;
   }
   const { fps, width, height } = value;
-  const fpsOk = typeof fps === "number" && fps >= 0.2 && fps <= 2;
+  const fpsOk = typeof fps === "number" && fps >= MIN_FPS && fps <= maxFps;
   const sizeOk = RESOLUTIONS.some((r) => r.width === width && r.height === height);
   return fpsOk && sizeOk ? { fps, width, height } : null;
 }
@@ -93,7 +94,7 @@ export function parseServerMessage(text) {
         maxFps: data.max_fps,
         maxFrameBytes: data.max_frame_bytes,
         windowSeconds: data.window_seconds,
-        capture: parseCapture(data.capture),
+        capture: parseCapture(data.capture, data.max_fps),
       };
     }
     case "result": {
@@ -156,9 +157,13 @@ export function closeAction(code) {
   return "reconnect";
 }
 
-/** Frames per second and resolution the user may choose. */
+/**
+ * Frames per second and resolution the user may choose. The top rate is the server's: every
+ * `ready` announces `max_fps`, and the extension keeps the last one (`serverMaxFps`);
+ * FALLBACK_MAX_FPS only bounds a choice made before the first connection.
+ */
 export const MIN_FPS = 0.2;
-export const MAX_FPS = 2;
+export const FALLBACK_MAX_FPS = 2;
 export const DEFAULT_FPS = 1;
 export const RESOLUTIONS = Object.freeze([
   Object.freeze({ width: 320, height: 240 }),
@@ -167,10 +172,10 @@ export const RESOLUTIONS = Object.freeze([
 export const DEFAULT_CAPTURE = Object.freeze({ fps: DEFAULT_FPS, width: 640, height: 480 });
 
 /** The capture settings a form or storage gave, checked; throws RangeError with a sentence. */
-export function validateCapture({ fps, width, height }) {
+export function validateCapture({ fps, width, height }, { maxFps = FALLBACK_MAX_FPS } = {}) {
   const rate = Number(fps);
-  if (!Number.isFinite(rate) || rate < MIN_FPS || rate > MAX_FPS) {
-    throw new RangeError(`Frames per second must be between ${MIN_FPS} and ${MAX_FPS}.`);
+  if (!Number.isFinite(rate) || rate < MIN_FPS || rate > maxFps) {
+    throw new RangeError(`Frames per second must be between ${MIN_FPS} and ${maxFps}.`);
   }
   const size = RESOLUTIONS.find((r) => r.width === Number(width) && r.height === Number(height));
   if (!size) {
@@ -184,7 +189,7 @@ export function validateCapture({ fps, width, height }) {
  * else the site's defaults from `ready.capture`, else the built-in ones; the rate never above
  * the server's `max_fps`.
  */
-export function effectiveCapture({ user = null, customized = false, server = null, maxFps = MAX_FPS } = {}) {
+export function effectiveCapture({ user = null, customized = false, server = null, maxFps = FALLBACK_MAX_FPS } = {}) {
   const chosen = (customized && user) || server || user || DEFAULT_CAPTURE;
   return { ...chosen, fps: Math.min(chosen.fps, maxFps) };
 }

@@ -177,3 +177,13 @@ test("the pacer slows down after rate_limited or busy, and forgets frames never 
   assert.equal(stuck.sentAt(26000), 1, "a new connection numbers frames from 1");
   assert.throws(() => stuck.setRate(0), RangeError);
 });
+
+test("the fps range's top comes from the server's ready, not a copy", () => {
+  const ready = (capture, maxFps) =>
+    parseServerMessage(JSON.stringify({ type: "ready", max_fps: maxFps, max_frame_bytes: 1, window_seconds: 60, capture }));
+  const fast = { fps: 1.5, width: 320, height: 240 };
+  assert.deepEqual(ready(fast, 2).capture, fast);
+  assert.equal(ready(fast, 1).capture, null); // above this server's max_fps: ignored
+  assert.deepEqual(validateCapture({ fps: 3, width: 320, height: 240 }, { maxFps: 5 }).fps, 3);
+  assert.throws(() => validateCapture({ fps: 1.5, width: 320, height: 240 }, { maxFps: 1 }), /between 0.2 and 1/);
+});

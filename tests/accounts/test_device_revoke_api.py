@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts.device_auth import authenticate_device
 from accounts.models import Device
-from accounts.pairing import authenticate_device_token
 from tests.factories import make_user, pair_device
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,9 @@ def test_a_device_revokes_its_own_token() -> None:
     assert response["Cache-Control"].startswith("max-age=0")
     device.refresh_from_db()
     assert device.revoked_at is not None
-    assert authenticate_device_token(token) is None
+    assert authenticate_device(token).active is None
     # Only that device: the person's other browsers stay paired.
-    assert authenticate_device_token(other_token) == other
+    assert authenticate_device(other_token).active == other
     # The website's stream and summary refuse the token as revoked from now on.
     summary = Client().get("/api/summary/today", headers={"Authorization": f"Bearer {token}"})
     assert (summary.status_code, summary.json()["error"]) == (403, "device_revoked")

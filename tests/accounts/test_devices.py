@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
 from accounts import pairing, services
+from accounts.device_auth import authenticate_device
 from accounts.models import Device, PairingRequest, User
-from accounts.pairing import authenticate_device_token, revoke_device, start_pairing
-from accounts.selectors import device_for_token
+from accounts.pairing import revoke_device, start_pairing
 from tests.accounts.conftest import Clock
 from tests.factories import PASSWORD, make_user, pair_device
 
@@ -34,7 +31,7 @@ def revoke_url(device: Device) -> str:
 def test_a_device_token_authenticates_its_device_with_its_user(user: User, clock: Clock) -> None:
     device, token = pair_device(user=user)
 
-    found = authenticate_device_token(token)
+    found = authenticate_device(token).active
 
     assert found == device
     assert found is not None
@@ -45,15 +42,15 @@ def test_a_device_token_authenticates_its_device_with_its_user(user: User, clock
 def test_last_seen_is_written_at_most_once_a_minute(user: User, clock: Clock) -> None:
     device, token = pair_device(user=user)
     first_seen = clock.now
-    authenticate_device_token(token)
+    authenticate_device(token)
 
     clock.advance(seconds=59)
-    authenticate_device_token(token)
+    authenticate_device(token)
     device.refresh_from_db()
     assert device.last_seen_at == first_seen
 
     clock.advance(seconds=1)
-    authenticate_device_token(token)
+    authenticate_device(token)
     device.refresh_from_db()
     assert device.last_seen_at == clock.now
 
@@ -62,14 +59,14 @@ def test_last_seen_is_written_at_most_once_a_minute(user: User, clock: Clock) ->
 def test_unknown_tokens_do_not_authenticate(user: User, token: str) -> None:
     pair_device(user=user)
 
-    assert authenticate_device_token(token) is None
+    assert authenticate_device(token).active is None
 
 
 def test_a_token_of_a_disabled_account_does_not_authenticate(user: User) -> None:
     _, token = pair_device(user=user)
     User.objects.filter(pk=user.pk).update(is_active=False)
 
-    assert authenticate_device_token(token) is None
+    assert authenticate_device(token).active is None
 
 
 # --- Revocation ---------------------------------------------------------------------------
@@ -81,9 +78,9 @@ def test_a_revoked_device_no_longer_authenticates_but_is_still_known(user: User,
     revoke_device(user=user, device=device)
 
     assert device.revoked_at == clock.now
-    assert authenticate_device_token(token) is None
+    assert authenticate_device(token).active is None
     # The stream tells "revoked" (4403) from "unknown" (4401) by finding the device anyway.
-    revoked = device_for_token(token=token)
+    revoked = authenticate_device(token, note_seen=False).device
     assert revoked == device
     assert revoked is not None
     assert not revoked.is_active
@@ -95,32 +92,7 @@ def test_revoking_another_users_device_is_refused(user: User) -> None:
     with pytest.raises(PermissionDenied):
         revoke_device(user=make_user(email="mallory@example.com"), device=device)
 
-    assert authenticate_device_token(token) == device
-
-
-def receive(channel: str) -> dict[str, Any]:
-    async def wait() -> dict[str, Any]:
-        message: dict[str, Any] = await asyncio.wait_for(get_channel_layer().receive(channel), timeout=5)
-        return message
-
-    return async_to_sync(wait)()
-
-
-def test_revoking_tells_the_devices_open_sockets_after_the_commit(
-    user: User, django_capture_on_commit_callbacks: Any
-) -> None:
-    device, _ = pair_device(user=user)
-    layer = get_channel_layer()
-    socket = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"device-{device.pk}", socket)
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        revoke_device(user=user, device=device)
-    assert len(callbacks) == 1  # nothing is sent before the commit
-    callbacks[0]()
-
-    assert receive(socket) == {"type": "device.revoked", "device_id": device.pk}
-    async_to_sync(layer.group_discard)(f"device-{device.pk}", socket)
+    assert authenticate_device(token).active == device
 
 
 def test_revoking_twice_announces_once(user: User, django_capture_on_commit_callbacks: Any) -> None:
@@ -133,23 +105,6 @@ def test_revoking_twice_announces_once(user: User, django_capture_on_commit_call
 
     assert len(callbacks) == 1
     assert device.revoked_at == first
-
-
-def test_an_unreachable_channel_layer_does_not_undo_the_revocation(
-    user: User, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
-) -> None:
-    device, token = pair_device(user=user)
-
-    class BrokenLayer:
-        async def group_send(self, group: str, message: dict[str, Any]) -> None:
-            raise ConnectionError("redis is down")
-
-    monkeypatch.setattr(pairing, "get_channel_layer", BrokenLayer)
-    with django_capture_on_commit_callbacks(execute=True):
-        revoke_device(user=user, device=device)
-
-    assert authenticate_device_token(token) is None
-    assert "could not announce the revocation" in caplog.text
 
 
 # --- The devices page ---------------------------------------------------------------------
@@ -176,7 +131,7 @@ def test_the_devices_page_lists_only_the_users_devices_with_their_state(
     clock.advance(minutes=1)
     old, _ = pair_device(user=user, name="Old desktop")
     revoke_device(user=user, device=old)
-    authenticate_device_token(laptop_token)
+    authenticate_device(laptop_token)
     clock.advance(minutes=5)
     pair_device(user=make_user(email="grace@example.com"), name="Grace's phone")
 
@@ -204,7 +159,7 @@ def test_the_revoke_page_asks_for_confirmation(browser: Client, user: User) -> N
     assert "Revoke “Chrome on laptop”?" in page
     assert "disconnects it at once" in page
     assert '<form method="post">' in page
-    assert authenticate_device_token(token) == device
+    assert authenticate_device(token).active == device
 
 
 def test_revoking_from_the_page_disconnects_the_device(browser: Client, user: User) -> None:
@@ -214,7 +169,7 @@ def test_revoking_from_the_page_disconnects_the_device(browser: Client, user: Us
 
     assert response.redirect_chain == [(DEVICES_URL, 302)]
     assert "“Chrome on laptop” was revoked." in response.content.decode()
-    assert authenticate_device_token(token) is None
+    assert authenticate_device(token).active is None
     device.refresh_from_db()
     assert device.revoked_at is not None
 
@@ -233,7 +188,7 @@ def test_another_users_device_cannot_be_revoked_or_seen(browser: Client) -> None
 
     assert browser.get(revoke_url(device)).status_code == 404
     assert browser.post(revoke_url(device)).status_code == 404
-    assert authenticate_device_token(token) == device
+    assert authenticate_device(token).active == device
 
 
 def test_revoking_needs_the_csrf_token(user: User) -> None:
@@ -242,7 +197,7 @@ def test_revoking_needs_the_csrf_token(user: User) -> None:
     client.force_login(user)
 
     assert client.post(revoke_url(device)).status_code == 403
-    assert authenticate_device_token(token) == device
+    assert authenticate_device(token).active == device
 
 
 def test_staff_see_devices_read_only_in_the_admin(client: Client, user: User) -> None:

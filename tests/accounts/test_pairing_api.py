@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.device_auth import authenticate_device
 from accounts.models import Device, PairingRequest
-from accounts.pairing import authenticate_device_token
 from tests.accounts.conftest import Clock
 from tests.factories import make_user
 
@@ -294,7 +294,7 @@ def test_the_whole_flow_pairs_a_device_once(api: Client, clock: Clock) -> None:
         "device_id": device.pk,
         "device_name": "Chrome on Ada's laptop",
     }
-    assert authenticate_device_token(body["access_token"]) == device
+    assert authenticate_device(body["access_token"]).active == device
     assert device.user == user
     assert_error(again, 400, "invalid_grant", "already used")
     assert "Chrome on Ada&#x27;s laptop" in browser.get(reverse("devices")).content.decode()

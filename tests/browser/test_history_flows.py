@@ -204,13 +204,14 @@ SEED_DAYS = """
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from accounts.models import User
+from moods.history import rollup
 from moods.models import MoodEvent
 user = User.objects.get(email=EMAIL)
 for day in (9, 10, 11, 12):
     for hour in (0, 12, 23):
         start = datetime(2026, 3, day, hour, 30, tzinfo=ZoneInfo("Europe/Berlin"))
-        MoodEvent.objects.create(user=user, started_at=start, ended_at=start + timedelta(minutes=1), frames=60,
-            faces=60, angry=0, disgust=0, fear=0, happy=0.5, sad=0.2, surprise=0, neutral=0.3, dominant="happy")
+        rollup.insert_event(MoodEvent(user=user, started_at=start, ended_at=start + timedelta(minutes=1), frames=60,
+            faces=60, angry=0, disgust=0, fear=0, happy=0.5, sad=0.2, surprise=0, neutral=0.3, dominant="happy"))
 print("seeded")
 """
 

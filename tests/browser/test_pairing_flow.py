@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.pairing import authenticate_device_token
+from accounts.device_auth import authenticate_device
 from tests.browser.test_account_flows import screenshot
 from tests.factories import PASSWORD, make_user
 
@@ -65,7 +65,7 @@ def test_a_person_pairs_a_device_by_its_code_and_then_revokes_it(live_server: Li
 
     status, token = call_api(live_server, "/api/pair/token", {"device_code": started["device_code"]})
     assert status == 200
-    device = authenticate_device_token(token["access_token"])
+    device = authenticate_device(token["access_token"]).active
     assert device is not None
 
     page.reload()
@@ -78,4 +78,4 @@ def test_a_person_pairs_a_device_by_its_code_and_then_revokes_it(live_server: Li
     page.get_by_role("button", name="Revoke device").click()
     expect(page.get_by_role("status")).to_contain_text("“Chrome on Mira's laptop” was revoked.")
     expect(page.get_by_role("row", name=re.compile("Chrome on Mira's laptop"))).to_contain_text("Revoked")
-    assert authenticate_device_token(token["access_token"]) is None
+    assert authenticate_device(token["access_token"]).active is None

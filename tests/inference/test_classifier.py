@@ -66,15 +66,6 @@ def test_an_oversized_frame_gets_its_error_code(face_jpeg: bytes) -> None:
     assert result == FrameResult(face=False, error="frame_too_large")
 
 
-def test_the_message_never_carries_the_face_box(classifier: EmotionClassifier, face_jpeg: bytes) -> None:
-    [result] = classifier.classify_frames([face_jpeg])
-    assert result.box is not None
-    message = result.as_message()
-    assert set(message) == {"face", "scores", "dominant"}
-    assert FrameResult(face=False, error="invalid_image").as_message() == {"error": "invalid_image"}
-    assert FrameResult(face=False).as_message() == {"face": False}
-
-
 def test_batched_scores_match_single_scores(classifier: EmotionClassifier) -> None:
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(5, 48, 48), dtype=np.uint8)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from accounts import services as account_services
 from inference.emotions import EMOTIONS
 from moods.models import Emotion, Encouragement, EncouragementSettings, MoodEvent
+from moods.stream.messages import encourage
 from tests.factories import make_user, pair_device
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +113,8 @@ def test_the_encourage_message_carries_resources_only_when_they_were_sent() -> N
         user=user, message="Breathe.", includes_resources=True, trigger={"region": "FR"}
     )
 
-    assert plain.as_message() == {"type": "encourage", "id": plain.pk, "message": "Breathe."}
-    message = with_help.as_message()
+    assert encourage(plain) == {"type": "encourage", "id": plain.pk, "message": "Breathe."}
+    message = encourage(with_help)
     assert [resource["url"] for resource in message["resources"]] == ["https://3114.fr", "https://findahelpline.com"]
     assert plain.feedback == ""
 

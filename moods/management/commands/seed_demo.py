@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Device, User
-from moods.demo import build_events, bulk_insert
+from moods.history.demo import build_events, bulk_insert
 from moods.models import Encouragement, EncouragementSettings, MoodEvent, MoodQuarter
 
 DEMO_EMAIL = "demo@smile.local"

@@ -1,0 +1,11 @@
+"""What accounts announces to the rest of the platform, without knowing who listens.
+
+``device_revoked`` is sent after the revocation commits, with ``device_id``: the stream
+listens and closes that device's open sockets (``moods.stream.revocation``).
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+device_revoked = Signal()

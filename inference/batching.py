@@ -1,0 +1,74 @@
+"""Scoring the frames that wait at the same time in one network call.
+
+A per-process batcher for executors that run several frame tasks at once (a Celery worker
+with ``--pool threads``): each task hands its frame over and waits for its own result.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+
+from inference.classifier import FrameResult
+
+
+class FrameBatcher:
+    """Scores the frames that wait at the same time in one network call.
+
+    The simplest correct design that batches on the worker: each task hands its frame to this
+    per-process batcher and waits for its own result. One thread takes the first waiting
+    frame, then every frame already waiting (up to ``max_batch``), and classifies them
+    together; frames that arrive meanwhile form the next batch. There is no flush timer: a
+    lone frame goes at once (no added latency), and batches form by themselves when frames
+    arrive faster than they are scored. Batches need several tasks running at once in one
+    process: run the worker with ``--pool threads --concurrency N`` (the network and OpenCV
+    release the GIL). Under ``prefork`` or ``solo`` each process runs one task at a time, so
+    every batch holds one frame: still correct, just unbatched.
+
+    Bounded: at most one frame per task thread waits. Frames stay in memory.
+    """
+
+    def __init__(self, classify: Callable[[Sequence[bytes]], list[FrameResult]], *, max_batch: int) -> None:
+        self.classify_batch = classify
+        self.max_batch = max_batch
+        self.batch_sizes: list[int] = []  # the last few, for tests and debugging
+        self._queue: queue.SimpleQueue[tuple[bytes, Future[FrameResult]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def classify(self, frame: bytes, *, timeout: float) -> FrameResult:
+        """This frame's result, scored with whatever else waits; raises ``TimeoutError`` after ``timeout``."""
+        future: Future[FrameResult] = Future()
+        self._queue.put((frame, future))
+        self._ensure_thread()
+        return future.result(timeout=timeout)
+
+    def _ensure_thread(self) -> None:
+        # Started on first use, so a forked worker child starts its own.
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="smile-frame-batcher", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.batch_sizes = [*self.batch_sizes[-31:], len(batch)]
+            try:
+                results = self.classify_batch([frame for frame, _ in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{len(results)} results for {len(batch)} frames")
+            except Exception as exc:  # every waiting task must learn of the failure
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
+            del batch

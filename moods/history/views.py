@@ -1,0 +1,90 @@
+"""The history pages: a range's report (page and JSON) and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from accounts.models import User
+from inference.emotions import EMOTIONS
+from moods.history import model_card, selectors
+from moods.history.aggregates import Span
+from moods.history.forms import HistoryRangeForm
+from moods.history.report import build_report
+from moods.http import local_today, signed_in_user
+
+TIMELINE_PER_PAGE = 50
+
+
+def _range(request: HttpRequest, user: User) -> tuple[HistoryRangeForm, Span | None]:
+    # No parameters: the last seven days.
+    form = HistoryRangeForm(request.GET or {"range": "week"}, today=local_today(user))
+    if not form.is_valid():
+        return form, None
+    return form, Span(first=form.cleaned_data["start"], last=form.cleaned_data["end"], tz=user.zone)
+
+
+@login_required
+@require_safe
+def history(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    form, span = _range(request, user)
+    context: dict[str, Any] = {"form": form, "emotions": EMOTIONS, "card": model_card.summary()}
+    if span is None:
+        return render(request, "moods/history.html", context, status=400)
+    kind = form.cleaned_data["range"]
+    report = build_report(user_id=user.pk, span=span, kind=kind)
+    timeline = selectors.timeline(
+        user_id=user.pk, start=span.start, end=span.end, until=_until(request), limit=TIMELINE_PER_PAGE
+    )
+    today = local_today(user)
+    later_first = span.last + timedelta(days=1)
+    shifted = {
+        # The span of as many days before, and after (never past today); None at today.
+        "earlier": span.previous(),
+        "later": Span(first=later_first, last=min(span.last + timedelta(days=span.days), today), tz=span.tz)
+        if later_first <= today
+        else None,
+    }
+    context.update(
+        report=report,
+        report_json=report.as_json(),
+        span=span,
+        kind=kind,
+        timeline=timeline,
+        timeline_is_first=_until(request) is None,
+        shifted=shifted,
+        query_without_page=_without_page(request),
+    )
+    return render(request, "moods/history.html", context)
+
+
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("until", None)
+    return query.urlencode()
+
+
+def _until(request: HttpRequest) -> datetime | None:
+    """The timeline's keyset cursor (an ISO moment); a malformed one means the first page."""
+    raw = request.GET.get("until", "")
+    try:
+        moment = datetime.fromisoformat(raw) if raw and len(raw) <= 40 else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+@login_required
+@require_safe
+def history_data(request: HttpRequest) -> JsonResponse:
+    user = signed_in_user(request)
+    form, span = _range(request, user)
+    if span is None:
+        return JsonResponse({"error": "invalid_range", "errors": form.errors.get_json_data()}, status=400)
+    return JsonResponse(build_report(user_id=user.pk, span=span, kind=form.cleaned_data["range"]).as_json())

@@ -1,0 +1,34 @@
+"""Who a stream belongs to: a device token (close codes 4401/4403), or the site's own session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from accounts.device_auth import authenticate_device
+from accounts.models import Device
+from common.origins import is_site_origin
+from moods.stream.messages import CLOSE_BAD_TOKEN, CLOSE_REVOKED
+
+
+def authenticate_stream_token(token: str) -> tuple[Device | None, int]:
+    """The active device for a first-message token, or None and the close code: 4401 unknown, 4403 revoked."""
+    auth = authenticate_device(token)
+    if auth.active is not None:
+        return auth.active, CLOSE_BAD_TOKEN
+    return None, CLOSE_REVOKED if auth.refusal == "revoked" else CLOSE_BAD_TOKEN
+
+
+def session_user_id(scope: dict[str, Any]) -> int | None:
+    """The logged-in user of a socket opened by the site's own pages; None otherwise.
+
+    The session cookie counts only with the site's own Origin (CSRF: any page the user visits
+    could open a socket that carries the cookie). Other sockets authenticate with a token.
+    """
+    user = scope.get("user")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if not is_site_origin(scope, site_origins=settings.SMILE_SITE_ORIGINS):
+        return None
+    return int(user.pk)

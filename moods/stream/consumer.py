@@ -1,0 +1,197 @@
+"""``/ws/stream/``: the stream protocol v1 (``docs/protocol.md``), thin over plain functions.
+
+Authenticate (first message token, or the website's session), then per binary frame ask
+``StreamSession`` what to do, hand accepted frames to ``moods.stream.dispatch``, relay results,
+feed the window aggregator, store each closed window and, when the rule fires, tell every
+live connection of the user. Every message it sends or handles is built in
+``moods.stream.messages``. Frames are only ever held in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from moods.encouragement.services import record_feedback
+from moods.models import Encouragement
+from moods.stream import dispatch, messages, selectors
+from moods.stream.aggregator import WindowAggregator
+from moods.stream.auth import authenticate_stream_token, session_user_id
+from moods.stream.config import stream_config
+from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
+from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
+from moods.stream.windows import store_window
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_SECONDS = 5.0
+TICK_SECONDS = 1.0
+
+
+def capture_defaults(user_id: int) -> messages.CaptureDefaults:
+    """The user's capture defaults for ``ready`` (the defaults when never saved)."""
+    return messages.capture_defaults(selectors.capture_settings(user_id=user_id))
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    user_id: int | None = None
+    device_id: int | None = None
+
+    async def connect(self) -> None:
+        limits = StreamLimits.from_config(stream_config())
+        self.session = StreamSession(limits)
+        self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
+        self.joined: list[str] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        await self.accept()
+        user_id = session_user_id(self.scope)
+        if user_id is not None:
+            await self.start(user_id=user_id, device_id=None)
+        else:
+            self.tasks.append(asyncio.create_task(self.close_unless_authenticated()))
+
+    async def close_unless_authenticated(self) -> None:
+        await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
+        if self.user_id is None:
+            await self.close(code=CLOSE_AUTH_TIMEOUT)
+
+    async def start(self, *, user_id: int, device_id: int | None) -> None:
+        self.user_id, self.device_id = user_id, device_id
+        self.joined = [messages.user_group(user_id)] + ([messages.device_group(device_id)] if device_id else [])
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        capture = await database_sync_to_async(capture_defaults)(user_id)
+        await self.send_json(self.session.limits.ready_message(capture))
+        self.tasks.append(asyncio.create_task(self.close_windows_when_due()))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.user_id is None:
+            await self.authenticate(text_data)
+        elif bytes_data is not None:
+            await self.frame(bytes_data)
+        else:
+            await self.control(text_data)
+
+    async def authenticate(self, text: str | None) -> None:
+        message = parse_control(text)
+        token = message.get("token") if message is not None and message["type"] == messages.AUTH else None
+        if not isinstance(token, str):
+            await self.close(code=CLOSE_BAD_TOKEN)
+            return
+        device, close_code = await database_sync_to_async(authenticate_stream_token)(token)
+        if device is None:
+            await self.close(code=close_code)
+            return
+        await self.start(user_id=device.user_id, device_id=device.pk)
+
+    async def frame(self, data: bytes) -> None:
+        verdict = self.session.frame(len(data))
+        if isinstance(verdict, Accept):
+            try:
+                dispatch.submit(frame=data, reply_channel=self.channel_name, seq=verdict.seq)
+            except dispatch.DispatchBusy:
+                self.session.answered(verdict.seq)
+                await self.send_json(messages.dropped(seq=verdict.seq, reason="busy"))
+            return
+        await self.reply(verdict)
+
+    async def control(self, text: str | None) -> None:
+        message = parse_control(text)
+        kind = None if message is None else message["type"]
+        if kind == messages.PING:
+            await self.send_json(messages.pong())
+        elif kind == messages.PAUSE:
+            self.session.paused = True
+            await self.close_window(flush=True)
+            await self.send_json(messages.paused())
+        elif kind == messages.RESUME:
+            self.session.paused = False
+            await self.send_json(messages.resumed())
+        elif message is not None and kind == messages.FEEDBACK and await self.feedback(message):
+            await self.send_json(messages.feedback_saved(encouragement_id=message["id"]))
+        else:
+            await self.reply(self.session.error("bad_message", seq=None))
+
+    async def feedback(self, message: dict[str, Any]) -> bool:
+        encouragement_id, helpful = message.get("id"), message.get("helpful")
+        if type(encouragement_id) is not int or not isinstance(helpful, bool) or self.user_id is None:
+            return False
+        try:
+            await database_sync_to_async(record_feedback)(
+                user_id=self.user_id, encouragement_id=encouragement_id, helpful=helpful
+            )
+        except Encouragement.DoesNotExist:
+            return False
+        return True
+
+    async def reply(self, reply: Reply) -> None:
+        await self.send_json(reply.message)
+        if reply.close_code is not None:
+            await self.close(code=reply.close_code)
+
+    # --- messages from the channel layer ------------------------------------------------
+
+    # Named after the channel-layer types in ``messages.CHANNEL_TYPES`` (Channels maps
+    # ``inference.result`` to ``inference_result``).
+
+    async def inference_result(self, event: messages.InferenceResult) -> None:
+        seq, outcome = event["seq"], event["result"]
+        latency = self.session.answered(seq)
+        if "error" in outcome:
+            await self.reply(self.session.error(outcome["error"], seq=seq))
+            return
+        self.aggregator.add(outcome.get("scores"))
+        latency_ms = latency if latency is not None else event.get("latency_ms", 0.0)
+        await self.send_json(messages.result(seq=seq, outcome=outcome, latency_ms=latency_ms))
+
+    async def inference_failed(self, event: messages.InferenceFailed) -> None:
+        await self.send_json(self.session.unavailable(event["seq"]))
+
+    async def device_revoked(self, event: messages.DeviceRevoked) -> None:
+        await self.close(code=CLOSE_REVOKED)
+
+    async def mood_encourage(self, event: messages.MoodEncourage) -> None:
+        await self.send_json(event["message"])
+
+    # --- windows --------------------------------------------------------------------------
+
+    async def close_windows_when_due(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            if self.aggregator.due():
+                await self.close_window()
+
+    async def close_window(self, *, flush: bool = False, notify: bool = True) -> None:
+        window = self.aggregator.flush() if flush else self.aggregator.close()
+        if window is None or self.user_id is None:
+            return
+        if notify:
+            await self.send_json(messages.mood_for(window))
+        encourage = await database_sync_to_async(store_window)(
+            user_id=self.user_id, device_id=self.device_id, window=window, now=timezone.now()
+        )
+        if encourage is not None:
+            await self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+
+    async def disconnect(self, code: int) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self.close_window(flush=True, notify=False)
+        except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
+            logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def send_json(self, message: messages.ServerMessage) -> None:
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))

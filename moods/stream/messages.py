@@ -1,0 +1,315 @@
+"""Every message of the stream protocol v1, on the wire and on the channel layer: the one place they exist.
+
+The wire messages are what a client sees (``docs/protocol.md``): JSON objects whose ``type``
+says what they are, built here with their keys in the order the protocol shows them. The
+channel-layer messages are how other processes reach a stream consumer: an inference
+executor answering a frame, a revoked device, an encouragement for every stream of a user.
+Channels calls the consumer method named after the ``type`` (``inference.result`` ->
+``inference_result``); ``handler_name`` spells that out and a test holds the consumer to it.
+The group names that address a user's or a device's streams live here too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, Literal, NotRequired, TypedDict
+
+from inference.images import FrameErrorCode
+from moods.encouragement.resources import resources_for
+from moods.models import CaptureSettings, Encouragement
+from moods.stream.aggregator import ClosedWindow
+
+if TYPE_CHECKING:  # the classifier loads the network's runtime: only its result type is needed here
+    from inference.classifier import FrameResult
+
+# --- Close codes --------------------------------------------------------------------------
+
+CLOSE_BAD_TOKEN: Final = 4401
+CLOSE_REVOKED: Final = 4403
+CLOSE_AUTH_TIMEOUT: Final = 4408
+CLOSE_TOO_MANY_ERRORS: Final = 4400
+CLOSE_TOO_FAST: Final = 4429
+
+# --- Client to server (text) --------------------------------------------------------------
+
+AUTH: Final = "auth"
+PING: Final = "ping"
+PAUSE: Final = "pause"
+RESUME: Final = "resume"
+FEEDBACK: Final = "feedback"
+
+DropReason = Literal["busy", "rate_limited", "paused", "unavailable"]
+ErrorCode = Literal["bad_message", "frame_too_large"] | FrameErrorCode
+# Why an executor gave a frame no result: it failed, or it found the frame too old to be live.
+FailureReason = Literal["error", "expired"]
+
+# --- Server to client ---------------------------------------------------------------------
+
+
+class CaptureDefaults(TypedDict):
+    fps: float
+    width: int
+    height: int
+
+
+class Ready(TypedDict):
+    type: Literal["ready"]
+    max_fps: float
+    max_frame_bytes: int
+    window_seconds: int
+    capture: NotRequired[CaptureDefaults]
+
+
+class FrameOutcome(TypedDict):
+    """What became of one frame in the executor: an error, no face, or the face's scores."""
+
+    face: NotRequired[bool]
+    scores: NotRequired[dict[str, float]]
+    dominant: NotRequired[str | None]
+    error: NotRequired[ErrorCode]
+
+
+class Result(TypedDict):
+    type: Literal["result"]
+    seq: int
+    face: bool
+    scores: NotRequired[dict[str, float]]
+    dominant: NotRequired[str | None]
+    latency_ms: float
+
+
+class Dropped(TypedDict):
+    type: Literal["dropped"]
+    seq: int
+    reason: DropReason
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    seq: int | None
+    code: ErrorCode
+
+
+class Mood(TypedDict):
+    type: Literal["mood"]
+    start: str
+    end: str
+    frames: int
+    faces: int
+    scores: dict[str, float] | None
+    dominant: str | None
+
+
+class SupportResource(TypedDict):
+    name: str
+    contact: str
+    url: str
+
+
+class Encourage(TypedDict):
+    type: Literal["encourage"]
+    id: int
+    message: str
+    resources: NotRequired[list[SupportResource]]
+
+
+class Pong(TypedDict):
+    type: Literal["pong"]
+
+
+class Paused(TypedDict):
+    type: Literal["paused"]
+
+
+class Resumed(TypedDict):
+    type: Literal["resumed"]
+
+
+class FeedbackSaved(TypedDict):
+    type: Literal["feedback_saved"]
+    id: int
+
+
+ServerMessage = Ready | Result | Dropped | Error | Mood | Encourage | Pong | Paused | Resumed | FeedbackSaved
+
+
+def ready(
+    *, max_fps: float, max_frame_bytes: int, window_seconds: int, capture: CaptureDefaults | None = None
+) -> Ready:
+    message: Ready = {
+        "type": "ready",
+        # 2.0 is sent as 2, as it always was.
+        "max_fps": int(max_fps) if float(max_fps).is_integer() else max_fps,
+        "max_frame_bytes": max_frame_bytes,
+        "window_seconds": window_seconds,
+    }
+    if capture is not None:
+        message["capture"] = capture
+    return message
+
+
+def capture_defaults(row: CaptureSettings) -> CaptureDefaults:
+    """The ``capture`` field of ``ready``: the user's saved capture defaults (or the defaults)."""
+    width, height = (int(part) for part in row.resolution.split("x"))
+    return {"fps": row.fps, "width": width, "height": height}
+
+
+def frame_outcome(result: FrameResult) -> FrameOutcome:
+    """The JSON-safe part of a frame's result a client may see (the face box never leaves the process)."""
+    if result.error:
+        return {"error": result.error}
+    outcome: FrameOutcome = {"face": result.face}
+    if result.scores is not None:
+        outcome["scores"] = result.scores
+        outcome["dominant"] = result.dominant
+    return outcome
+
+
+def result(*, seq: int, outcome: FrameOutcome, latency_ms: float) -> Result:
+    face = bool(outcome.get("face", False))
+    latency = round(latency_ms, 1)
+    if "scores" not in outcome:
+        return {"type": "result", "seq": seq, "face": face, "latency_ms": latency}
+    return {
+        "type": "result",
+        "seq": seq,
+        "face": face,
+        "scores": outcome["scores"],
+        "dominant": outcome.get("dominant"),
+        "latency_ms": latency,
+    }
+
+
+def dropped(*, seq: int, reason: DropReason) -> Dropped:
+    return {"type": "dropped", "seq": seq, "reason": reason}
+
+
+def error(*, seq: int | None, code: ErrorCode) -> Error:
+    return {"type": "error", "seq": seq, "code": code}
+
+
+def mood(
+    *,
+    start: datetime,
+    end: datetime,
+    frames: int,
+    faces: int,
+    scores: dict[str, float] | None,
+    dominant: str | None,
+) -> Mood:
+    return {
+        "type": "mood",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "frames": frames,
+        "faces": faces,
+        "scores": scores,
+        "dominant": dominant,
+    }
+
+
+def mood_for(window: ClosedWindow) -> Mood:
+    return mood(
+        start=window.start,
+        end=window.end,
+        frames=window.frames,
+        faces=window.faces,
+        scores=window.scores,
+        dominant=window.dominant,
+    )
+
+
+def encourage(encouragement: Encouragement) -> Encourage:
+    """The nudge as sent; ``resources`` only when it came with support resources (never an empty list)."""
+    message: Encourage = {"type": "encourage", "id": encouragement.pk, "message": encouragement.message}
+    if encouragement.includes_resources:
+        message["resources"] = [
+            {"name": resource.name, "contact": resource.contact, "url": resource.url}
+            for resource in resources_for(encouragement.region)
+        ]
+    return message
+
+
+def pong() -> Pong:
+    return {"type": "pong"}
+
+
+def paused() -> Paused:
+    return {"type": "paused"}
+
+
+def resumed() -> Resumed:
+    return {"type": "resumed"}
+
+
+def feedback_saved(*, encouragement_id: int) -> FeedbackSaved:
+    return {"type": "feedback_saved", "id": encouragement_id}
+
+
+# --- Channel layer: to a stream consumer --------------------------------------------------
+
+INFERENCE_RESULT: Final = "inference.result"
+INFERENCE_FAILED: Final = "inference.failed"
+DEVICE_REVOKED: Final = "device.revoked"
+MOOD_ENCOURAGE: Final = "mood.encourage"
+CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, DEVICE_REVOKED, MOOD_ENCOURAGE)
+
+
+class InferenceResult(TypedDict):
+    type: Literal["inference.result"]
+    seq: int
+    result: FrameOutcome
+    latency_ms: float
+
+
+class InferenceFailed(TypedDict):
+    type: Literal["inference.failed"]
+    seq: int
+    reason: FailureReason
+
+
+class DeviceRevoked(TypedDict):
+    type: Literal["device.revoked"]
+    device_id: int
+
+
+class MoodEncourage(TypedDict):
+    type: Literal["mood.encourage"]
+    message: Encourage
+
+
+ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage
+
+
+def handler_name(message_type: str) -> str:
+    """The consumer method Channels calls for a channel-layer message of this type."""
+    return message_type.replace(".", "_")
+
+
+def inference_result(*, seq: int, outcome: FrameOutcome, latency_ms: float) -> InferenceResult:
+    return {"type": "inference.result", "seq": seq, "result": outcome, "latency_ms": round(latency_ms, 1)}
+
+
+def inference_failed(*, seq: int, reason: FailureReason) -> InferenceFailed:
+    return {"type": "inference.failed", "seq": seq, "reason": reason}
+
+
+def device_revoked(*, device_id: int) -> DeviceRevoked:
+    return {"type": "device.revoked", "device_id": device_id}
+
+
+def mood_encourage(message: Encourage) -> MoodEncourage:
+    return {"type": "mood.encourage", "message": message}
+
+
+# --- Channel layer: groups ----------------------------------------------------------------
+
+
+def user_group(user_id: int) -> str:
+    """Every live stream of one user joins this group (encouragements reach them all)."""
+    return f"user-{user_id}"
+
+
+def device_group(device_id: int) -> str:
+    """Every open socket of one device joins this group (a revocation closes them all)."""
+    return f"device-{device_id}"

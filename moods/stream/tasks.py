@@ -1,0 +1,84 @@
+"""The stream's Celery task: one frame in, its result sent to the consumer that submitted it.
+
+The model loads in each worker process after fork: the network's runtime must not be
+initialised in a parent that forks (a ``--pool threads`` worker has no children: it loads
+the model on its first frame). Frames are scored through a per-process ``FrameBatcher``, so
+the frames that wait together share one network call. The task is a thin shell: it knows
+the channel it answers on and the message it sends, not how a face is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Final
+
+from celery import shared_task
+from celery.signals import task_revoked, worker_process_init
+
+from common.lazy import Lazy
+from inference.batching import FrameBatcher
+from inference.classifier import classify_frames, get_classifier
+from moods.stream import messages
+from moods.stream.config import stream_config
+from moods.stream.replies import channel_sender
+
+logger = logging.getLogger(__name__)
+
+# The wire name predates the move into moods; workers and the route keep it.
+STREAM_TASK: Final = "inference.stream_frame"
+# A frame older than this is no longer live: the worker discards it instead of scoring it.
+STREAM_EXPIRES_SECONDS: Final = 5
+STREAM_SOFT_TIME_LIMIT: Final = 10
+STREAM_TIME_LIMIT: Final = 15
+
+frame_batcher: Lazy[FrameBatcher] = Lazy(lambda: FrameBatcher(classify_frames, max_batch=stream_config().batch_size))
+
+
+@worker_process_init.connect
+def load_model_in_worker(**_: Any) -> None:
+    get_classifier()
+    logger.info("emotion model loaded in worker process")
+
+
+@shared_task(
+    name=STREAM_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=STREAM_SOFT_TIME_LIMIT,
+    time_limit=STREAM_TIME_LIMIT,
+)
+def stream_frame(frame: bytes, reply_channel: str, seq: int, submitted_at: float) -> None:
+    """Classify one stream frame and send its result to the consumer's channel.
+
+    Sent with the msgpack serializer (the frame travels as raw bytes, no base64) and an
+    ``argsrepr`` that hides the frame, so no log or event carries its bytes. ``submitted_at``
+    is the web process's ``time.time()``: the latency includes the queue wait. Acknowledged
+    after it returns (``acks_late``), so the broker keeps the frames a busy worker has not taken.
+    """
+    message: messages.ChannelMessage
+    try:
+        result = frame_batcher.get().classify(bytes(frame), timeout=STREAM_SOFT_TIME_LIMIT)
+    except Exception as exc:  # SoftTimeLimitExceeded too: the consumer must hear back
+        logger.warning("stream frame %s not classified: %s", seq, type(exc).__name__)
+        message = messages.inference_failed(seq=seq, reason="error")
+    else:
+        latency_ms = max(0.0, (time.time() - submitted_at) * 1000)
+        message = messages.inference_result(seq=seq, outcome=messages.frame_outcome(result), latency_ms=latency_ms)
+    try:
+        channel_sender.send(reply_channel, message)
+    except Exception as exc:  # the consumer is gone or its channel is full: nothing to retry
+        logger.warning("stream frame %s answer not delivered: %s", seq, type(exc).__name__)
+
+
+@task_revoked.connect
+def tell_the_consumer_of_an_expired_frame(sender: Any = None, request: Any = None, **_: Any) -> None:
+    """An expired frame is discarded unscored; its consumer still gets an answer for that ``seq``."""
+    if getattr(sender, "name", None) != STREAM_TASK or request is None:
+        return
+    try:
+        _, reply_channel, seq, _ = request.args
+        channel_sender.send(reply_channel, messages.inference_failed(seq=seq, reason="expired"))
+    except Exception as exc:  # a signal handler must not break the worker
+        logger.warning("could not report an expired stream frame: %s", type(exc).__name__)

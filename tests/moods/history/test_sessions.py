@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.models import Device
+from moods.history.sessions import day_strip, group_sessions, loose_nudges
 from moods.models import Encouragement, MoodEvent
-from moods.sessions import day_strip, group_sessions, loose_nudges
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LAPTOP = Device(pk=1, name="Chrome on laptop")

@@ -23,6 +23,7 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
+from moods.history import rollup
 from moods.models import MoodEvent
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_every_page import AXE, SCREENSHOT_WIDTHS, SERIOUS_AXE_VIOLATIONS, WIDTHS
@@ -183,8 +184,8 @@ def test_the_open_popup_refreshes_today_and_clears_the_reading_on_pause_and_stop
     # A window is stored on the server and the stream says so: the open popup refreshes "Today".
     end = timezone.now()
     start = end - timedelta(minutes=1)
-    MoodEvent.objects.create(
-        user_id=user_id, started_at=start, ended_at=end, frames=60, faces=60, dominant="happy", **SCORES
+    rollup.insert_event(
+        MoodEvent(user_id=user_id, started_at=start, ended_at=end, frames=60, faces=60, dominant="happy", **SCORES)
     )
     extension.evaluate(
         "(mood) => smile.fromOffscreen({type: 'mood', mood})",

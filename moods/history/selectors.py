@@ -39,6 +39,15 @@ def streaming_device_ids(*, user_id: int, now: datetime, window: timedelta) -> s
     )
 
 
+def windows_between(*, user_id: int, start: datetime, end: datetime) -> list[MoodEvent]:
+    """The windows that start in [start, end), oldest first, without their devices (the day's strip)."""
+    return list(
+        MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
+        .only("started_at", "ended_at", "faces", "dominant")
+        .order_by("started_at", "id")
+    )
+
+
 @dataclass(frozen=True)
 class TimelinePage:
     rows: list[MoodEvent | Encouragement]

@@ -108,38 +108,133 @@ def loose_nudges(sessions: Sequence[Session], nudges: Iterable[Encouragement]) -
     return [nudge for nudge in nudges if nudge.pk not in placed]
 
 
+# The day's strip adds the windows up per slice of this many minutes (at most 144 a day).
+SLICE_MINUTES = 10
+# Bottom to top: sadness first (the figure people look for), neutral last, on top.
+STACK_ORDER = ("sad", "happy", "angry", "disgust", "fear", "surprise", "neutral")
+
+
 @dataclass(frozen=True)
-class Run:
-    """Consecutive minutes of one dominant expression on the day's strip, from local midnight."""
+class Slice:
+    """``SLICE_MINUTES`` of the day's strip: where it sits and its expressions stacked to 100."""
 
     offset: int  # minutes after the day's start
     length: int  # minutes
-    dominant: str  # an emotion, or "none" for windows without a face
-    label: str  # "09:02-09:40 mostly happy"
+    segments: tuple[tuple[str, float, float], ...]  # (emotion, y, height), y from the top, in 0..100
+    label: str  # "09:10-09:20: sad 17%, happy 20%, neutral 49%"
 
 
-def day_strip(windows: Iterable[MoodEvent], *, day_start: datetime, day_end: datetime, tz: tzinfo) -> list[Run]:
-    """The day's windows as runs of one dominant expression; neighbours with the same one merge."""
-    runs: list[Run] = []
+def day_strip(windows: Iterable[MoodEvent], *, day_start: datetime, day_end: datetime, tz: tzinfo) -> list[Slice]:
+    """The day's windows added up per ``SLICE_MINUTES`` (by the minute they start), each slice's shares stacked.
+
+    Only slices with observations are returned: gaps are times without the camera.
+    """
     limit = round((day_end - day_start).total_seconds() / 60)
-    for window in sorted(windows, key=lambda window: window.started_at):
-        start = max(window.started_at, day_start)
-        offset = int((start - day_start).total_seconds() // 60)
-        length = max(1, round((min(window.ended_at, day_end) - start).total_seconds() / 60))
-        if offset >= limit:
+    sums: dict[int, dict[str, float]] = {}
+    for window in windows:
+        if window.faces <= 0 or not day_start <= window.started_at < day_end:
             continue
-        length = min(length, limit - offset)
-        dominant = window.dominant if window.faces > 0 else "none"
-        previous = runs[-1] if runs else None
-        if previous is not None and previous.dominant == dominant and previous.offset + previous.length >= offset:
-            runs[-1] = _run(previous.offset, offset + length - previous.offset, dominant, day_start, tz)
+        index = int((window.started_at - day_start).total_seconds() // 60) // SLICE_MINUTES
+        seconds = _seconds(window)
+        bucket = sums.setdefault(index, dict.fromkeys(("seconds", *EMOTIONS), 0.0))
+        bucket["seconds"] += seconds
+        for emotion in EMOTIONS:
+            bucket[emotion] += getattr(window, emotion) * seconds
+    slices = []
+    for index in sorted(sums):
+        bucket = sums[index]
+        shares = {emotion: bucket[emotion] / bucket["seconds"] for emotion in EMOTIONS}
+        total = sum(shares.values()) or 1.0
+        segments, top = [], 100.0
+        for emotion in STACK_ORDER:
+            height = round(100 * shares[emotion] / total, 2)
+            if height > 0:
+                top -= height
+                segments.append((emotion, round(max(top, 0.0), 2), height))
+        offset = index * SLICE_MINUTES
+        length = min(SLICE_MINUTES, limit - offset)
+        start = (day_start + timedelta(minutes=offset)).astimezone(tz)
+        end = (day_start + timedelta(minutes=offset + length)).astimezone(tz)
+        named = sorted(EMOTIONS, key=lambda emotion: -shares[emotion])[:3]
+        mix = ", ".join(f"{emotion} {round(100 * shares[emotion])}%" for emotion in named)
+        slices.append(
+            Slice(
+                offset=offset,
+                length=length,
+                segments=tuple(segments),
+                label=f"{start:%H:%M}\N{EN DASH}{end:%H:%M}: {mix}",
+            )
+        )
+    return slices
+
+
+@dataclass(frozen=True)
+class StripFrame:
+    """The hours the strip shows: from ``start`` minutes, ``width`` minutes, with hour labels evenly spaced."""
+
+    start: int
+    width: int
+    hours: tuple[str, ...]
+
+
+def strip_frame(strip: Sequence[Slice], *, day_minutes: int, least_hours: int = 6, most_labels: int = 8) -> StripFrame:
+    """Only the observed hours (at least ``least_hours``), so a phone's narrow strip is not mostly empty."""
+    last_hour = -(-day_minutes // 60)
+    if not strip:
+        return StripFrame(start=0, width=day_minutes, hours=())
+    first = strip[0].offset // 60
+    last = -(-(strip[-1].offset + strip[-1].length) // 60)
+    hours = max(last - first, least_hours)
+    step = -(-hours // most_labels)
+    hours = -(-hours // step) * step
+    if first + hours > last_hour:  # keep to the day: move the start back instead
+        first = max(0, last_hour - hours)
+        hours = min(hours, last_hour - first)
+    labels = tuple(f"{(first + offset) % 24:02d}" for offset in range(0, hours, step))
+    return StripFrame(start=first * 60, width=min(hours * 60, day_minutes - first * 60), hours=labels)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One line of the history timeline: a session, or an encouragement sent outside any session."""
+
+    moment: datetime
+    session: Session | None = None
+    story: str = ""
+    nudge: Encouragement | None = None
+
+
+@dataclass(frozen=True)
+class SessionsPage:
+    items: list[TimelineItem]
+    # Pass as ``until`` for the next (older) page; None on the last page.
+    older: datetime | None
+    # The oldest session goes on beyond this page (it alone is longer than a page).
+    cut_short: bool = False
+
+
+def sessions_page(rows: Sequence[MoodEvent | Encouragement], older: datetime | None, *, tz: tzinfo) -> SessionsPage:
+    """A timeline page's rows (newest first, as ``selectors.timeline`` reads them) as sessions.
+
+    A page ends inside a session when the windows of the range go on: that session moves whole
+    to the next page (the cursor becomes its newest moment, which ``until`` includes), unless it
+    is the only one on the page, which then shows the part that fits and says so.
+    """
+    windows = [row for row in rows if isinstance(row, MoodEvent)]
+    nudges = [row for row in rows if isinstance(row, Encouragement)]
+    sessions = group_sessions(windows, nudges)
+    cut_short = False
+    if older is not None and sessions:
+        if len(sessions) > 1:
+            carried = sessions.pop()
+            older = max([window.started_at for window in carried.windows] + [n.sent_at for n in carried.nudges])
         else:
-            runs.append(_run(offset, length, dominant, day_start, tz))
-    return runs
-
-
-def _run(offset: int, length: int, dominant: str, day_start: datetime, tz: tzinfo) -> Run:
-    start = (day_start + timedelta(minutes=offset)).astimezone(tz)
-    end = (day_start + timedelta(minutes=offset + length)).astimezone(tz)
-    what = "no face seen" if dominant == "none" else f"mostly {dominant}"
-    return Run(offset=offset, length=length, dominant=dominant, label=f"{start:%H:%M}\N{EN DASH}{end:%H:%M} {what}")
+            cut_short = True
+    items = [TimelineItem(moment=session.end, session=session, story=session.story(tz)) for session in sessions]
+    items += [
+        TimelineItem(moment=nudge.sent_at, nudge=nudge)
+        for nudge in loose_nudges(sessions, nudges)
+        if older is None or nudge.sent_at > older
+    ]
+    items.sort(key=lambda item: item.moment, reverse=True)
+    return SessionsPage(items=items, older=older, cut_short=cut_short)

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Device
-from tests.browser.conftest import sign_up_new_person
+from tests.browser.conftest import last_weekday, sign_up_new_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -158,6 +158,8 @@ def test_the_demo_accounts_pages_fit_every_width_and_pass_axe(live_server: LiveS
     screens = [
         Screen("dashboard", at("/dashboard/")),
         *(Screen(f"history-{kind}", at(f"/history/?range={kind}")) for kind in ("day", "week", "month", "year")),
+        Screen("history-weekday", at(f"/history/?range=day&end={last_weekday()}")),
+        Screen("history-custom", at("/history/?range=custom&start=2026-01-01&end=2026-06-30")),
         Screen("encouragements", at("/encouragements/")),
         Screen("your-data", at("/data/")),
         Screen("devices", at("/devices/", heading="Devices")),

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.models import Device
-from moods.history.sessions import day_strip, group_sessions, loose_nudges
+from moods.history.sessions import Slice, day_strip, group_sessions, loose_nudges, sessions_page, strip_frame
 from moods.models import Encouragement, MoodEvent
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -90,24 +90,85 @@ def test_encouragements_join_the_session_they_were_sent_in_and_the_rest_stay_loo
     assert loose_nudges(sessions, [during, later]) == [later]
 
 
-def test_the_day_strip_merges_neighbours_with_the_same_expression_and_places_them_by_local_time() -> None:
-    windows = [window(0), window(1), window(2, sad=0.7), window(30, happy=0.8, sad=0.0)]
+def test_the_day_strip_stacks_each_ten_minutes_shares_sad_at_the_bottom() -> None:
+    windows = [window(0, sad=0.1, happy=0.2), window(1, sad=0.3, happy=0.2), window(30, happy=0.8, sad=0.0)]
 
-    runs = day_strip(windows, day_start=DAY, day_end=DAY + timedelta(days=1), tz=BERLIN)
+    strip = day_strip(windows, day_start=DAY, day_end=DAY + timedelta(days=1), tz=BERLIN)
 
-    assert [(run.offset, run.length, run.dominant) for run in runs] == [
-        (540, 2, "neutral"),
-        (542, 1, "sad"),
-        (570, 1, "happy"),
-    ]
-    assert runs[0].label == "09:00\N{EN DASH}09:02 mostly neutral"
+    assert [(piece.offset, piece.length) for piece in strip] == [(540, 10), (570, 10)]
+    first = strip[0]
+    assert first.segments[0] == ("sad", 80.0, 20.0), "the two minutes' mean sadness, drawn from the bottom"
+    assert [emotion for emotion, _, _ in first.segments] == ["sad", "happy", "neutral"]
+    assert sum(height for _, _, height in first.segments) == 100
+    assert first.label == "09:00\N{EN DASH}09:10: neutral 60%, happy 20%, sad 20%"
+    assert [emotion for emotion, _, _ in strip[1].segments] == ["happy", "neutral"]
 
 
-def test_the_day_strip_clips_windows_to_the_day() -> None:
+def test_the_day_strip_keeps_to_the_day() -> None:
     late = window(0)
-    late.started_at = DAY + timedelta(hours=23, minutes=59, seconds=30)
+    late.started_at = DAY + timedelta(hours=23, minutes=55)
     late.ended_at = late.started_at + timedelta(minutes=1)
+    yesterday = window(0)
+    yesterday.started_at = DAY - timedelta(minutes=5)
 
-    [run] = day_strip([late], day_start=DAY, day_end=DAY + timedelta(days=1), tz=BERLIN)
+    strip = day_strip([late, yesterday], day_start=DAY, day_end=DAY + timedelta(days=1), tz=BERLIN)
 
-    assert (run.offset, run.length) == (24 * 60 - 1, 1)
+    assert [(piece.offset, piece.length) for piece in strip] == [(24 * 60 - 10, 10)]
+
+
+def piece(offset: int) -> Slice:
+    return Slice(offset=offset, length=10, segments=(("neutral", 0.0, 100.0),), label="")
+
+
+def test_the_strip_shows_the_observed_hours_at_least_six_with_even_labels() -> None:
+    frame = strip_frame([piece(8 * 60 + 10), piece(16 * 60 + 50)], day_minutes=1440)
+    # 08:10-17:00 is 9 hours: labels every 2 hours, so the frame widens to 10 (08:00-18:00).
+    assert (frame.start, frame.width) == (8 * 60, 10 * 60)
+    assert frame.hours == ("08", "10", "12", "14", "16")
+
+    short = strip_frame([piece(9 * 60)], day_minutes=1440)
+    assert (short.start, short.width, short.hours) == (9 * 60, 6 * 60, ("09", "10", "11", "12", "13", "14"))
+
+    late = strip_frame([piece(22 * 60 + 30)], day_minutes=1440)
+    assert (late.start, late.width) == (18 * 60, 6 * 60), "kept to the day by starting earlier"
+
+    assert strip_frame([], day_minutes=1380).width == 1380
+
+
+def newest_first(*rows: MoodEvent | Encouragement) -> list[MoodEvent | Encouragement]:
+    return sorted(rows, key=lambda row: row.started_at if isinstance(row, MoodEvent) else row.sent_at, reverse=True)
+
+
+def test_a_page_that_ends_inside_a_session_carries_it_whole_to_the_next_page() -> None:
+    newer = [window(minute) for minute in range(30, 40)]
+    partial = [window(minute) for minute in range(15, 20)]  # the page's rows stop inside this session
+    before = Encouragement(pk=7, sent_at=DAY + timedelta(hours=9, minutes=12), message="Tea?")
+    cursor = partial[0].started_at
+
+    page = sessions_page(newest_first(*newer, *partial, before), cursor, tz=BERLIN)
+
+    assert [item.session.minutes for item in page.items if item.session] == [10]
+    assert page.older == partial[-1].started_at, "the next page starts with the carried session's newest window"
+    assert all(item.nudge is None for item in page.items), "an older nudge waits for the next page"
+    assert not page.cut_short
+
+
+def test_a_session_longer_than_a_page_shows_what_fits_and_says_so() -> None:
+    windows = [window(minute) for minute in range(0, 30)]
+
+    page = sessions_page(newest_first(*windows), windows[0].started_at, tz=BERLIN)
+
+    assert [item.session.minutes for item in page.items if item.session] == [30]
+    assert page.cut_short
+    assert page.older == windows[0].started_at
+
+
+def test_the_last_page_keeps_every_session_and_loose_nudge_newest_first() -> None:
+    windows = [window(minute) for minute in range(0, 5)]
+    late = Encouragement(pk=8, sent_at=DAY + timedelta(hours=20), message="Sleep well.")
+
+    page = sessions_page(newest_first(*windows, late), None, tz=BERLIN)
+
+    assert [item.nudge for item in page.items] == [late, None]
+    assert page.items[1].story == "09:00\N{EN DASH}09:05, Chrome on laptop, mostly neutral, 10% sad"
+    assert page.older is None

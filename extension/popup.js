@@ -6,6 +6,8 @@ import { parseServerUrl, parseSummary } from "./lib/pairing.js";
 
 const $ = (id) => document.getElementById(id);
 const SUMMARY_EVERY_MS = 60000;
+const SUMMARY_AFTER_WINDOW_MS = 1500;
+let summaryRefresh = null;
 
 async function local() {
   return { ...LOCAL_DEFAULTS, ...(await chrome.storage.local.get(Object.keys(LOCAL_DEFAULTS))) };
@@ -115,9 +117,11 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "session" || (area === "local" && ("token" in changes || "wantCapture" in changes))) {
     renderState();
   }
-  // A window was stored while the popup is open: today's summary has changed.
+  // A window was stored while the popup is open: today's summary has changed. The server sends
+  // "mood" just before it writes the window, so ask a moment later.
   if (summaryIsStale(changes, area)) {
-    renderSummary();
+    clearTimeout(summaryRefresh);
+    summaryRefresh = setTimeout(renderSummary, SUMMARY_AFTER_WINDOW_MS);
   }
 });
 

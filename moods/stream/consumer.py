@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
-from moods.stream import dispatch, messages, selectors
+from moods.stream import dispatch, messages, presence, selectors
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, session_user_id
 from moods.stream.config import stream_config
@@ -190,6 +190,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close_window(flush=True, notify=False)
         except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
+        if self.user_id is not None:
+            # After the last window: the dashboard stops saying "streaming now" at once.
+            await presence.record_closed(user_id=self.user_id, device_id=self.device_id, at=timezone.now())
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -208,6 +208,16 @@ def test_the_export_downloads_every_row(page: Page, site: LiveSite) -> None:
     assert sum(row["kind"] == "mood" for row in rows) == events > 1000
     assert sum(row["kind"] == "encouragement" for row in rows) == nudges
 
+    # Some days only; a half-given range is answered on the page like the other forms.
+    exporting = page.get_by_role("region", name="Export your data")
+    exporting.get_by_label("From").fill("2026-03-01")
+    page.get_by_role("button", name="Download").click()
+    expect(page.get_by_role("alert")).to_contain_text("Give both the first and the last day")
+    exporting.get_by_label("To").fill("2026-03-07")
+    with page.expect_download() as ranged:
+        page.get_by_role("button", name="Download").click()
+    assert ranged.value.suggested_filename == "smile-export-2026-03-01-to-2026-03-07.csv"
+
 
 SEED_DAYS = """
 from datetime import datetime, timedelta
@@ -231,9 +241,10 @@ def test_deleting_a_range_removes_exactly_those_days(page: Page, site: LiveSite)
     uid = user_id(site, email)
     page.goto("/data/")
 
-    page.get_by_label("A date range").check()
-    page.get_by_label("From").fill("2026-03-10")
-    page.get_by_label("To").fill("2026-03-11")
+    deletion = page.get_by_role("region", name="Delete mood data")
+    deletion.get_by_label("A date range").check()
+    deletion.get_by_label("From").fill("2026-03-10")
+    deletion.get_by_label("To").fill("2026-03-11")
     page.get_by_role("button", name="Review what will be deleted…").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Delete 10 Mar 2026 \N{EN DASH} 11 Mar 2026?")
     expect(page.get_by_text("6 mood records")).to_be_visible()

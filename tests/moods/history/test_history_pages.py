@@ -334,6 +334,41 @@ def test_export_is_post_only_streams_a_download_and_is_rate_limited(browser: Cli
     assert int(refused["Retry-After"]) > 0
 
 
+def test_an_export_of_some_days_is_named_for_them(browser: Client, user: User) -> None:
+    event(user.pk, datetime(2026, 3, 10, 12, tzinfo=UTC), sad=0.5)
+    event(user.pk, datetime(2026, 3, 12, 12, tzinfo=UTC), sad=0.5)
+
+    response = browser.post(reverse("export"), {"format": "csv", "start": "2026-03-10", "end": "2026-03-11"})
+
+    assert response["Content-Disposition"] == 'attachment; filename="smile-export-2026-03-10-to-2026-03-11.csv"'
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert len(body.splitlines()) == 2  # the header and the 10 March window
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ({"start": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
+        ({"end": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
+        ({"start": "2026-03-11", "end": "2026-03-10"}, "The first day must not be after the last day."),
+        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"start": "1999-01-01", "end": "1999-01-02"}, "Choose days between 2000 and 2100."),
+    ],
+)
+def test_an_export_with_bad_days_is_refused_on_the_page_with_the_reason(
+    browser: Client, days: dict[str, str], message: str
+) -> None:
+    response = browser.post(reverse("export"), {"format": "csv", **days})
+
+    assert response.status_code == 400
+    assert not response.streaming
+    page = response.content.decode()
+    assert "Please check the form" in page
+    assert message in page
+    assert page.count('id="id_export_start"') == 1, "the export's fields have their own ids"
+    assert 'id="id_start"' in page, "beside the delete form's"
+
+
 def test_export_needs_the_csrf_token(user: User) -> None:
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(user)

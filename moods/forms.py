@@ -102,7 +102,10 @@ class EncouragementForm(_EncouragementModelForm):
             "enabled": "Off by default. Nothing is sent unless you switch this on.",
             "quiet_hours_start": "In your time zone, as HH:MM. Leave both empty for no quiet hours.",
             "quiet_hours_end": "A time before the start wraps midnight (22:00 until 07:00).",
-            "messages": "One per line, up to 4000 characters; empty uses the built-in messages.",
+            "messages": (
+                "One per line, up to 4000 characters. They are mixed with the built-in ones "
+                "and come about half of the time."
+            ),
         }
         widgets: ClassVar[dict[str, Any]] = {
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -11,7 +11,7 @@ import pytest
 
 from inference.emotions import EMOTIONS
 from moods.encouragement import selectors, services
-from moods.encouragement.rule import BUILT_IN_MESSAGES
+from moods.encouragement.rule import BUILT_IN_MESSAGES, RECENT_MESSAGES
 from moods.models import Encouragement, EncouragementSettings
 from moods.stream import pending
 from moods.stream.aggregator import ClosedWindow
@@ -125,7 +125,24 @@ def test_the_stored_log_enforces_the_cooldown_and_varies_the_message() -> None:
 
     assert first is not None
     assert second is not None
-    assert {first.message, second.message} == {"Tea time?", "You've got this."}
+    assert first.message != second.message
+    assert {first.message, second.message} <= {"Tea time?", "You've got this.", *BUILT_IN_MESSAGES}
+
+
+def test_the_next_message_avoids_the_ones_sent_lately() -> None:
+    user = make_user()
+    opt_in(user.pk, messages="Tea time?", cooldown_minutes=5)
+    recent = ["Tea time?", *BUILT_IN_MESSAGES[: RECENT_MESSAGES - 1]]
+    for minutes_ago, message in enumerate(recent, start=1):
+        Encouragement.objects.create(
+            user=user, sent_at=NOW - timedelta(days=1, minutes=minutes_ago), message=message, trigger={}
+        )
+    store_minutes(user.pk, until=NOW)
+
+    encouragement = services.maybe_encourage(user_id=user.pk, now=NOW)
+
+    assert encouragement is not None
+    assert encouragement.message not in recent
 
 
 def test_the_stored_log_enforces_the_daily_cap_in_the_users_day() -> None:

@@ -173,7 +173,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if window is None or self.user_id is None:
             return
         if notify:
-            await self.send_json(messages.mood_for(window))
+            await self.send_json(messages.mood(window))
         encourage = await database_sync_to_async(store_window)(
             user_id=self.user_id, device_id=self.device_id, window=window, now=timezone.now()
         )

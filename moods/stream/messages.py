@@ -11,7 +11,6 @@ The group names that address a user's or a device's streams live here too.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, NotRequired, TypedDict
 
 from inference.images import FrameErrorCode
@@ -188,35 +187,17 @@ def error(*, seq: int | None, code: ErrorCode) -> Error:
     return {"type": "error", "seq": seq, "code": code}
 
 
-def mood(
-    *,
-    start: datetime,
-    end: datetime,
-    frames: int,
-    faces: int,
-    scores: dict[str, float] | None,
-    dominant: str | None,
-) -> Mood:
+def mood(window: ClosedWindow) -> Mood:
+    """One closed window, as the stream reports it (and stores it)."""
     return {
         "type": "mood",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "frames": frames,
-        "faces": faces,
-        "scores": scores,
-        "dominant": dominant,
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "frames": window.frames,
+        "faces": window.faces,
+        "scores": window.scores,
+        "dominant": window.dominant,
     }
-
-
-def mood_for(window: ClosedWindow) -> Mood:
-    return mood(
-        start=window.start,
-        end=window.end,
-        frames=window.frames,
-        faces=window.faces,
-        scores=window.scores,
-        dominant=window.dominant,
-    )
 
 
 def encourage(encouragement: Encouragement) -> Encourage:

@@ -68,7 +68,7 @@ def test_the_dashboard_shows_today_the_latest_mood_and_a_streaming_device(browse
     page = browser.get(reverse("dashboard")).content.decode()
 
     assert "No mood data yet" not in page
-    assert "30 min</span> observed" in page
+    assert "30 min</span> <small>observed</small>" in page
     assert "Latest mood" in page
     assert "from Chrome at work" in page
     assert "You are doing fine." in page

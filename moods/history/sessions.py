@@ -82,18 +82,19 @@ def _seconds(window: MoodEvent) -> float:
 
 
 def group_sessions(windows: Iterable[MoodEvent], nudges: Iterable[Encouragement] = ()) -> list[Session]:
-    """Sessions of ``windows`` (any order), newest first; each nudge joins the session it was sent in."""
+    """Sessions of ``windows`` (any order), newest first; each nudge joins the session it was sent in.
+
+    Each source keeps its own sessions, so two devices streaming at once make two sessions.
+    """
     sessions: list[Session] = []
+    latest: dict[int | None, Session] = {}
     for window in sorted(windows, key=lambda window: (window.started_at, window.pk or 0)):
-        last = sessions[-1] if sessions else None
-        if (
-            last is not None
-            and last.windows[-1].device_id == window.device_id
-            and window.started_at - last.windows[-1].ended_at <= GAP
-        ):
-            last.windows.append(window)
+        current = latest.get(window.device_id)
+        if current is not None and window.started_at - current.windows[-1].ended_at <= GAP:
+            current.windows.append(window)
         else:
-            sessions.append(Session(windows=[window]))
+            latest[window.device_id] = Session(windows=[window])
+            sessions.append(latest[window.device_id])
     for nudge in nudges:
         home = next((s for s in sessions if s.start <= nudge.sent_at <= s.end + GAP), None)
         if home is not None:
@@ -194,6 +195,14 @@ def strip_frame(strip: Sequence[Slice], *, day_minutes: int, least_hours: int = 
     return StripFrame(start=first * 60, width=min(hours * 60, day_minutes - first * 60), hours=labels)
 
 
+def _moments(session: Session) -> list[datetime]:
+    return [window.started_at for window in session.windows] + [nudge.sent_at for nudge in session.nudges]
+
+
+def _moments_of_rows(rows: Sequence[MoodEvent | Encouragement]) -> list[datetime]:
+    return [row.started_at if isinstance(row, MoodEvent) else row.sent_at for row in rows]
+
+
 @dataclass(frozen=True)
 class TimelineItem:
     """One line of the history timeline: a session, or an encouragement sent outside any session."""
@@ -225,10 +234,21 @@ def sessions_page(rows: Sequence[MoodEvent | Encouragement], older: datetime | N
     sessions = group_sessions(windows, nudges)
     cut_short = False
     if older is not None and sessions:
-        if len(sessions) > 1:
-            carried = sessions.pop()
-            older = max([window.started_at for window in carried.windows] + [n.sent_at for n in carried.nudges])
-        else:
+        oldest = min(_moments_of_rows(rows))
+        # Sessions that may go on below this page move to the next one, whole; so does any
+        # session with a row at or before their newest moment (the next page starts there).
+        carried = [session for session in sessions if session.start - GAP <= oldest]
+        cursor = older
+        while carried:
+            cursor = max(moment for session in carried for moment in _moments(session))
+            more = [s for s in sessions if s not in carried and min(_moments(s)) <= cursor]
+            if not more:
+                break
+            carried += more
+        if carried and len(carried) < len(sessions):
+            sessions = [session for session in sessions if session not in carried]
+            older = cursor
+        elif carried:
             cut_short = True
     items = [TimelineItem(moment=session.end, session=session, story=session.story(tz)) for session in sessions]
     items += [

@@ -64,6 +64,14 @@ def test_a_pause_or_another_device_starts_a_new_session_newest_first() -> None:
     assert sessions[0].story(BERLIN) == "09:25\N{EN DASH}09:27, Live check-in, mostly sad (60%)"
 
 
+def test_two_devices_streaming_at_once_make_two_sessions() -> None:
+    windows = [window(minute, device=device) for minute in range(0, 20) for device in (LAPTOP, DESK)]
+
+    sessions = group_sessions(windows)
+
+    assert sorted((s.source, s.minutes) for s in sessions) == [("Chrome at the desk", 20), ("Chrome on laptop", 20)]
+
+
 def test_a_gap_of_three_minutes_still_continues_the_session() -> None:
     assert len(group_sessions([window(0), window(4)])) == 1  # ended 09:01, next at 09:04
 
@@ -172,3 +180,15 @@ def test_the_last_page_keeps_every_session_and_loose_nudge_newest_first() -> Non
     assert [item.nudge for item in page.items] == [late, None]
     assert page.items[1].story == "09:00\N{EN DASH}09:05, Chrome on laptop, mostly neutral, 10% sad"
     assert page.older is None
+
+
+def test_a_page_ending_inside_two_devices_sessions_carries_both_and_repeats_no_row() -> None:
+    newest = [window(minute) for minute in range(60, 70)]
+    both = [window(minute, device=device) for minute in range(10, 30) for device in (LAPTOP, DESK)]
+    rows = newest_first(*newest, *both)
+
+    page = sessions_page(rows, both[0].started_at, tz=BERLIN)
+
+    assert [item.session.minutes for item in page.items if item.session] == [10]
+    assert page.older == max(row.started_at for row in both)
+    assert all(row.started_at > page.older for item in page.items if item.session for row in item.session.windows)

@@ -56,6 +56,7 @@ async function renderState() {
   $("camera").textContent = status.camera ? "Camera on" : "Camera off";
   $("camera").classList.toggle("badge-live", Boolean(status.camera));
   const running = state.wantCapture && paired;
+  $("pair").hidden = paired;
   $("start").hidden = running || !paired;
   $("stop").hidden = !running;
   // The popup's own Pause click is in "paused" before the offscreen document reports it.

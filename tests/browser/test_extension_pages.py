@@ -144,6 +144,8 @@ def test_the_options_page_and_the_popup_fit_every_width_and_pass_axe(
     found = problems_on(options, "options-unpaired")
     popup = extension.open("popup.html")
     expect(popup.locator("#summary")).to_have_text("Pair this browser to see today's summary.")
+    expect(popup.get_by_role("link", name="Pair this browser")).to_have_attribute("href", "options.html")
+    expect(popup.get_by_role("button", name="Start")).to_be_hidden()
     found += problems_on(popup, "popup-unpaired")
 
     pair_with(extension, live_server)

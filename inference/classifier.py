@@ -1,9 +1,10 @@
 """The classifier API the platform calls: frame bytes in, one ``FrameResult`` per frame out.
 
 ``classify_frames`` decodes each frame, finds the largest face, and scores all the faces of
-the batch in one network call. It is thread-safe and works in the web process (thread pool)
-and in Celery workers, which must load it after fork (see ``inference.tasks``): TensorFlow
-hangs in forked children that inherit a loaded runtime. Frames stay in memory.
+the batch in one call of the served model (``inference.serving``: LiteRT, no TensorFlow; the
+scores are calibrated probabilities). It is thread-safe (one interpreter per thread) and works
+in the web process (thread pool) and in worker processes, which load it after fork.
+Frames stay in memory.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import numpy as np
 
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
+from inference.evaluation import Scorer, load_scorer
 from inference.faces import Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
-from inference.network import FaceScorer
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def scores_by_emotion(row: np.ndarray) -> dict[str, float]:
 class EmotionClassifier:
     def __init__(
         self,
-        scorer: FaceScorer,
+        scorer: Scorer,
         *,
         detector: FaceDetector | None = None,
         limits: FrameLimits | None = None,
@@ -59,7 +60,8 @@ class EmotionClassifier:
 
     @classmethod
     def from_weights(cls, path: Path, *, limits: FrameLimits | None = None) -> EmotionClassifier:
-        return cls(FaceScorer.from_weights(path), limits=limits)
+        """From the served ``.tflite`` file, or from Keras ``.weights.h5`` (imports TensorFlow)."""
+        return cls(load_scorer(path), limits=limits)
 
     def classify_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
         results: list[FrameResult | None] = [None] * len(frames)
@@ -91,7 +93,7 @@ _classifier_lock = threading.Lock()
 
 
 def get_classifier() -> EmotionClassifier:
-    """The process's classifier, loaded once from the configured weights."""
+    """The process's classifier, loaded once from the configured model (``SMILE_EMOTION_WEIGHTS``)."""
     global _classifier
     if _classifier is None:
         with _classifier_lock:

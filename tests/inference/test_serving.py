@@ -136,6 +136,55 @@ def test_serving_does_not_import_tensorflow(tmp_path: Path) -> None:
     assert result.stdout.split() == ["False", "False"]
 
 
+def test_an_ensemble_of_networks_serves_the_mean_of_their_probabilities(tmp_path: Path) -> None:
+    from inference.network import build_model
+
+    for name, width in (("a", 0.25), ("b", 0.5)):
+        build_model(width).save_weights(str(tmp_path / f"{name}.weights.h5"))
+    out = tmp_path / "served" / "ensemble.tflite"
+    call_command(
+        "convert_emotion_model",
+        *(f"{tmp_path / 'a.weights.h5'}:0.25", f"{tmp_path / 'b.weights.h5'}:0.5"),
+        *("--out", str(out), "--no-mirror"),
+        stdout=StringIO(),
+    )
+    spec = ServingSpec.from_json(manifest_path(out).read_text())
+    assert (spec.passes, [m.width for m in spec.members]) == (2, [0.25, 0.5])
+    faces = random_faces(12, seed=4)
+    networks = load_members(spec, out.parent)
+    expected = np.mean([keras_scores([network], faces, mirror=False) for network in networks], axis=0)
+    served = ServedScorer(out).score(faces)
+    np.testing.assert_allclose(served.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(served, expected, atol=0.02)
+
+
+def test_calibrating_on_labelled_faces_fits_a_temperature_and_writes_the_card(tmp_path: Path, tiny_model: Path) -> None:
+    from tests.inference.test_ferplus import write_ferplus_split
+
+    write_ferplus_split(tmp_path, "PublicTest", 30)
+    jaffe = tmp_path / "jaffe.npz"
+    np.savez(jaffe, images=random_faces(14, seed=5), labels=np.arange(14, dtype=np.uint8) % 7)
+    out = tmp_path / "calibrated" / "model.tflite"
+    log = StringIO()
+    call_command(
+        "convert_emotion_model",
+        f"{tiny_model.parent / 'tiny.weights.h5'}:0.25",
+        *("--out", str(out), "--calibrate-on", str(tmp_path / "fer2013_PublicTest.npz"), "--jaffe", str(jaffe)),
+        stdout=log,
+    )
+    spec = ServingSpec.from_json(manifest_path(out).read_text())
+    calibration = spec.extra["calibration"]
+    assert spec.temperature == calibration["temperature"] > 0
+    assert set(calibration) == {"temperature", "fitted_on", "ece_before", "ece_after"}
+    card = json.loads((out.parent / "model_card.json").read_text())
+    assert card["sha256"] == sha256(out)
+    assert card["validation"]["labels"] == "ferplus"
+    assert card["validation"]["n"] == 20  # every third generated face has no FER+ majority
+    assert card["jaffe"]["n"] == 14
+    assert "served: FER+ majority agreement" in log.getvalue()
+    assert "## Cross-data-set check: JAFFE" in (out.parent / "MODEL_CARD.md").read_text()
+
+
 def test_the_conversion_refuses_what_it_cannot_convert(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="weights not found"):
         call_command("convert_emotion_model", str(tmp_path / "nope.weights.h5"), "--out", str(tmp_path / "m.tflite"))
@@ -186,8 +235,14 @@ def test_the_served_model_agrees_with_keras_on_public_test() -> None:
         pytest.skip(f"FER-2013 PublicTest not found at {public} (the data folder sits beside the repository)")
     with np.load(public) as data:
         faces, labels = data["images"], data["labels"]
+    with np.load(public.with_name("ferplus_PublicTest.npz")) as votes:
+        majority = votes["ferplus_labels"].astype(int)
     spec = ServingSpec.from_json(manifest_path(SHIPPED).read_text())
     reference = keras_scores(load_members(spec, SHIPPED.parent), faces, mirror=spec.mirror).argmax(axis=1)
     served = ServedScorer(SHIPPED).score(faces).argmax(axis=1)
     assert (served == reference).mean() >= 0.995
     assert abs((served == labels).mean() - (reference == labels).mean()) <= 0.002
+    counted = majority >= 0
+    agreement = [(predicted[counted] == majority[counted]).mean() for predicted in (served, reference)]
+    assert abs(agreement[0] - agreement[1]) <= 0.002
+    assert agreement[0] >= 0.84  # the target, by the served model

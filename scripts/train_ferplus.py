@@ -99,6 +99,14 @@ def main() -> None:
     parser.add_argument("--weight-decay", type=float, default=0.02)
     parser.add_argument("--warmup-epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only this many training faces (smoke tests)")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        help="(N, 7) .npy of a teacher's probabilities for every Training face (distillation)",
+    )
+    parser.add_argument(
+        "--teacher-weight", type=float, default=0.5, help="share of the teacher in the targets (the votes: the rest)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
 
@@ -111,6 +119,11 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     data = unpack(args.data)
     targets, keep = soft_targets(data["train_votes"])
+    if args.teacher:
+        # Distillation: the teacher's probabilities on the clean face, mixed with the votes.
+        teacher = np.load(args.teacher).astype(np.float32)
+        teacher /= teacher.sum(axis=1, keepdims=True)
+        targets = (1 - args.teacher_weight) * targets + args.teacher_weight * teacher
     faces = data["train_faces"][keep]
     targets = targets[keep]
     if args.limit:
@@ -183,6 +196,8 @@ def main() -> None:
         "seed": args.seed,
         "width": args.width,
         "init_weights": str(args.init_weights or ""),
+        "teacher": str(args.teacher or ""),
+        "teacher_weight": args.teacher_weight if args.teacher else 0.0,
         "epochs": len(curve),
         "batch_size": args.batch_size,
         "peak_learning_rate": args.learning_rate,

@@ -61,3 +61,7 @@ vendor: package.json package-lock.json
 	sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js > static/vendor/chartjs/chart.umd.min.js
 	cp node_modules/chart.js/LICENSE.md static/vendor/chartjs/LICENSE.md
 	node -p "require('./node_modules/chart.js/package.json').version" > static/vendor/chartjs/VERSION
+	# axe-core checks accessibility in the browser tests only; it is never served by the site.
+	mkdir -p tests/browser/vendor/axe-core
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE tests/browser/vendor/axe-core/
+	node -p "require('./node_modules/axe-core/package.json').version" > tests/browser/vendor/axe-core/VERSION

@@ -1,10 +1,13 @@
 """Per-frame inference cost on 640x480 webcam-like JPEG frames, on one CPU core by default.
 
-    .venv/bin/python bench/inference.py [--frames 300] [--threads 1]
+    .venv/bin/python bench/inference.py [--frames 300] [--threads 1] [--keras]
 
-Prints median and p95 milliseconds for decode, face detection, classification (crop + CNN
-with mirror averaging) and the total; CNN throughput at batch 1 and 32; peak memory.
-Budget (docs/performance.md): total <= 10 ms median on one core.
+Prints median and p95 milliseconds for decode, face detection, classification (crop + the
+served model: every network and test-time view) and the total; the served model's cost per
+face at batch 1 and 32; the throughput of 4 threads sharing the classifier (one interpreter
+per thread, against one interpreter behind a lock); with ``--keras``, the same network run
+by Keras for comparison; peak memory and whether TensorFlow was imported.
+Budget (docs/performance.md): total <= 5 ms median, served model <= 1 ms per face at batch 1.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,31 +53,69 @@ def percentiles(samples: list[float]) -> str:
     return f"median {statistics.median(ordered) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms"
 
 
+def per_face(scorer: Any, batch: int) -> float:
+    """Median seconds per face over repeated calls at this batch size (48x48 crops in)."""
+    import numpy as np
+
+    crops = np.random.default_rng(1).integers(0, 256, size=(batch, 48, 48), dtype=np.uint8)
+    for _ in range(10):
+        scorer.score(crops)
+    samples = []
+    for _ in range(max(30, 1200 // batch)):
+        start = time.perf_counter()
+        scorer.score(crops)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) / batch
+
+
+def threaded_throughput(scorer: Any, threads: int, seconds: float = 2.0) -> float:
+    """Faces per second when ``threads`` threads score one face at a time through ``scorer``."""
+    import numpy as np
+
+    crop = np.random.default_rng(2).integers(0, 256, size=(1, 48, 48), dtype=np.uint8)
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(index: int) -> None:
+        while time.perf_counter() < stop:
+            scorer.score(crop)
+            counts[index] += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for OpenCV and TensorFlow")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for OpenCV and the served model")
+    parser.add_argument("--keras", action="store_true", help="also time the Keras network (imports TensorFlow)")
     args = parser.parse_args()
 
     import cv2
     import django
 
     django.setup()
-    import tensorflow as tf
-
     cv2.setNumThreads(args.threads)
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     import numpy as np
+    from django.conf import settings
 
-    from inference.classifier import get_classifier
+    from inference.blazeface import BlazeFaceDetector
+    from inference.classifier import EmotionClassifier
     from inference.faces import crop_face
     from inference.images import decode_grayscale
+    from inference.serving import ServedScorer
 
-    classifier = get_classifier()
+    model = Path(settings.SMILE_EMOTION_WEIGHTS)
+    scorer = ServedScorer(model, threads=args.threads)
+    classifier = EmotionClassifier(scorer, detector=BlazeFaceDetector())
     frames = webcam_frames(args.frames)
-    for frame in frames[:10]:  # warm-up: graph tracing, allocator
+    for frame in frames[:10]:  # warm-up: allocator, interpreter tensors
         classifier.classify_frames([frame])
 
     decode, detect, classify, total = [], [], [], []
@@ -84,7 +127,7 @@ def main() -> None:
         box = classifier.detector.find_face(gray)
         t2 = time.perf_counter()
         if box is not None:
-            classifier.scorer.score(crop_face(gray, box)[np.newaxis])
+            scorer.score(crop_face(gray, box)[np.newaxis])
         found.append(box is not None)
         t3 = time.perf_counter()
         decode.append(t1 - t0)
@@ -92,31 +135,44 @@ def main() -> None:
         classify.append(t3 - t2)
         total.append(t3 - t0)
 
+    passes = scorer.spec.passes if scorer.spec else 1
+    print(f"served model: {model.name} (LiteRT), {passes} network passes per face, threads: {args.threads}")
     print(
         f"frames: {len(frames)} x 640x480 JPEG (~{sum(map(len, frames)) // len(frames) // 1024} KiB), "
-        f"faces found: {sum(found)}, threads: {args.threads}"
+        f"faces found: {sum(found)}"
     )
     print(f"decode          {percentiles(decode)}")
     print(f"detect          {percentiles(detect)}")
     with_face = [c for c, f in zip(classify, found, strict=True) if f] or [0.0]
-    print(f"crop + CNN      {percentiles(with_face)}  (frames with a face)")
+    print(f"crop + model    {percentiles(with_face)}  (frames with a face)")
     print(f"total           {percentiles(total)}")
 
-    rng = np.random.default_rng(1)
     for batch in (1, 32):
-        crops = rng.integers(0, 256, size=(batch, 48, 48), dtype=np.uint8)
-        classifier.scorer.score(crops)
-        rounds = max(20, 640 // batch)
-        start = time.perf_counter()
-        for _ in range(rounds):
-            classifier.scorer.score(crops)
-        elapsed = time.perf_counter() - start
+        seconds = per_face(scorer, batch)
+        print(f"served batch {batch:>2} {seconds * 1000:6.3f} ms per face  ({1 / seconds:8.1f} faces/s, all views)")
+    shared = ServedScorer(model, threads=1, shared=True)
+    for threads in (1, 4):
+        own = threaded_throughput(ServedScorer(model, threads=1), threads)
+        locked = threaded_throughput(shared, threads)
         print(
-            f"CNN batch {batch:>2}    {rounds * batch / elapsed:8.1f} faces/s  "
-            f"({elapsed / rounds * 1000:.2f} ms per batch, mirror averaging included)"
+            f"{threads} thread(s), batch 1: {own:8.1f} faces/s with one interpreter per thread, "
+            f"{locked:8.1f} with one shared behind a lock"
         )
+    if args.keras:
+        from inference.evaluation import load_scorer
+
+        assert scorer.spec is not None
+        keras_weights = model.parent / scorer.spec.members[0].weights
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        keras_scorer = load_scorer(keras_weights)
+        for batch in (1, 32):
+            seconds = per_face(keras_scorer, batch)
+            print(f"Keras  batch {batch:>2} {seconds * 1000:6.3f} ms per face  ({keras_weights.name}, mirror included)")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"peak memory     {peak_kib / 1024:.0f} MiB (max RSS)")
+    print(f"peak memory     {peak_kib / 1024:.0f} MiB (max RSS); TensorFlow imported: {'tensorflow' in sys.modules}")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,10 @@ async function fromOffscreen(message) {
     case "result":
       await chrome.storage.session.set({ latest: message.result });
       return null;
+    case "mood":
+      // A window was stored on the server: an open popup refreshes today's summary.
+      await chrome.storage.session.set({ lastWindow: message.mood });
+      return null;
     case "encourage":
       await showEncouragement(message.encourage);
       return null;
@@ -211,7 +215,8 @@ async function fromPages(message) {
       return { ok: true };
     case "pause":
     case "resume":
-      await chrome.storage.session.set({ paused: message.type === "pause" });
+      // A paused camera has no reading "right now": drop the last one.
+      await chrome.storage.session.set({ paused: message.type === "pause", latest: null });
       await tellOffscreen({ type: message.type });
       return { ok: true };
     case "calibrate_start":
@@ -308,4 +313,12 @@ chrome.runtime.onInstalled.addListener((details) => {
 });
 
 // For tests and debugging from the service worker's console: the handlers the UI triggers.
-globalThis.smile = { onNotificationButton, onNotificationClicked, startCapture, stopCapture, effectiveCapture };
+globalThis.smile = {
+  onNotificationButton,
+  onNotificationClicked,
+  startCapture,
+  stopCapture,
+  effectiveCapture,
+  fromOffscreen,
+  fromPages,
+};

@@ -210,8 +210,11 @@ async function onServerMessage(data) {
     case "calibration_refused":
       tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
       break;
+    case "mood":
+      tellBackground({ type: "mood", mood: { start: message.start, end: message.end, dominant: message.dominant } });
+      break;
     default:
-      break; // pong, paused, resumed, mood: nothing to do beyond having heard from the server
+      break; // pong, paused, resumed: nothing to do beyond having heard from the server
   }
 }
 

@@ -1,11 +1,13 @@
 // The popup: connection and camera state, the live reading, today's summary, Start/Pause/Stop.
 
-import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS } from "./lib/state.js";
-import { EMOTIONS, isUncertain } from "./lib/protocol.js";
+import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS, readingToShow, summaryIsStale } from "./lib/state.js";
+import { EMOTIONS } from "./lib/protocol.js";
 import { parseServerUrl, parseSummary } from "./lib/pairing.js";
 
 const $ = (id) => document.getElementById(id);
 const SUMMARY_EVERY_MS = 60000;
+const SUMMARY_AFTER_WINDOW_MS = 1500;
+let summaryRefresh = null;
 
 async function local() {
   return { ...LOCAL_DEFAULTS, ...(await chrome.storage.local.get(Object.keys(LOCAL_DEFAULTS))) };
@@ -17,30 +19,25 @@ function tellBackground(message) {
 
 const percent = (score) => `${Math.round(score * 100)}%`;
 
-function renderLatest(latest) {
+function renderLatest(reading) {
   const list = $("scores");
   list.replaceChildren();
-  if (!latest) {
-    $("dominant").textContent = "No reading yet.";
+  $("dominant").textContent = reading.text;
+  if (!reading.scores) {
     return;
   }
-  if (!latest.face) {
-    $("dominant").textContent = "No face in view.";
-    return;
-  }
-  // Too even to name one expression: say so instead of forcing a label.
-  $("dominant").textContent = isUncertain(latest.scores) ? `Not sure (closest: ${latest.dominant})` : `Mostly ${latest.dominant}`;
   for (const emotion of EMOTIONS) {
     const item = document.createElement("li");
     const name = document.createElement("span");
-    name.textContent = emotion;
+    name.textContent = emotion.charAt(0).toUpperCase() + emotion.slice(1);
     const bar = document.createElement("meter");
+    bar.className = `meter meter-${emotion}`;
     bar.min = 0;
     bar.max = 1;
-    bar.value = latest.scores[emotion];
-    bar.title = percent(latest.scores[emotion]);
+    bar.value = reading.scores[emotion];
+    bar.setAttribute("aria-hidden", "true");
     const value = document.createElement("span");
-    value.textContent = percent(latest.scores[emotion]);
+    value.textContent = percent(reading.scores[emotion]);
     item.append(name, bar, value);
     item.dataset.emotion = emotion;
     list.append(item);
@@ -49,20 +46,27 @@ function renderLatest(latest) {
 
 async function renderState() {
   const state = await local();
-  const { status = IDLE_STATUS, latest = null } = await chrome.storage.session.get(["status", "latest"]);
+  const {
+    status = IDLE_STATUS,
+    latest = null,
+    paused = false,
+  } = await chrome.storage.session.get(["status", "latest", "paused"]);
   const paired = Boolean(state.token);
   $("feel").hidden = !paired;
   $("connection").textContent = describeStatus(status, { paired });
-  $("camera").textContent = status.camera ? "Camera: on" : "Camera: off";
-  $("camera").classList.toggle("live", Boolean(status.camera));
+  $("camera").textContent = status.camera ? "Camera on" : "Camera off";
+  $("camera").classList.toggle("badge-live", Boolean(status.camera));
   const running = state.wantCapture && paired;
+  $("pair").hidden = paired;
   $("start").hidden = running || !paired;
   $("stop").hidden = !running;
-  $("pause").hidden = !running || status.paused;
-  $("resume").hidden = !running || !status.paused;
-  renderLatest(running ? latest : null);
+  // The popup's own Pause click is in "paused" before the offscreen document reports it.
+  const isPaused = Boolean(status.paused || paused);
+  $("pause").hidden = !running || isPaused;
+  $("resume").hidden = !running || !isPaused;
+  renderLatest(readingToShow({ running, paused: isPaused, latest }));
   const { calibration = null } = await chrome.storage.session.get("calibration");
-  renderCalibration(running && !status.paused && status.connection === "live", calibration);
+  renderCalibration(running && !isPaused && status.connection === "live", calibration);
   try {
     $("history").href = `${parseServerUrl(state.server).origin}/history/`;
   } catch {
@@ -124,7 +128,7 @@ function renderFeelButtons() {
   for (const emotion of EMOTIONS) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "secondary";
+    button.className = "button button-secondary";
     button.textContent = emotion.charAt(0).toUpperCase() + emotion.slice(1);
     button.addEventListener("click", () => sendSelfReport(emotion));
     group.append(button);
@@ -177,6 +181,12 @@ for (const command of ["start", "stop", "pause", "resume", "calibrate_start", "c
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "session" || (area === "local" && ("token" in changes || "wantCapture" in changes))) {
     renderState();
+  }
+  // A window was stored while the popup is open: today's summary has changed. The server sends
+  // "mood" just before it writes the window, so ask a moment later.
+  if (summaryIsStale(changes, area)) {
+    clearTimeout(summaryRefresh);
+    summaryRefresh = setTimeout(renderSummary, SUMMARY_AFTER_WINDOW_MS);
   }
 });
 

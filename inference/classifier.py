@@ -1,9 +1,10 @@
 """The classifier API the platform calls: frame bytes in, one ``FrameResult`` per frame out.
 
 ``classify_frames`` decodes each frame, finds the largest face, and scores all the faces of
-the batch in one network call. It is thread-safe and works in the web process (thread pool)
-and in Celery workers, which must load it after fork (see ``moods.stream.tasks``): TensorFlow
-hangs in forked children that inherit a loaded runtime. Frames stay in memory.
+the batch in one call of the served model (``inference.serving``: LiteRT, no TensorFlow; the
+scores are calibrated probabilities). It is thread-safe (one interpreter per thread) and works
+in the web process (thread pool) and in worker processes, which load it after fork
+(``moods.stream.tasks``). Frames stay in memory.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import numpy as np
 from common.lazy import Lazy
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
+from inference.evaluation import Scorer, load_scorer
 from inference.faces import Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
-from inference.network import FaceScorer
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def scores_by_emotion(row: np.ndarray) -> dict[str, float]:
 class EmotionClassifier:
     def __init__(
         self,
-        scorer: FaceScorer,
+        scorer: Scorer,
         *,
         detector: FaceDetector | None = None,
         limits: FrameLimits | None = None,
@@ -49,7 +50,8 @@ class EmotionClassifier:
 
     @classmethod
     def from_weights(cls, path: Path, *, limits: FrameLimits | None = None) -> EmotionClassifier:
-        return cls(FaceScorer.from_weights(path), limits=limits)
+        """From the served ``.tflite`` file, or from Keras ``.weights.h5`` (imports TensorFlow)."""
+        return cls(load_scorer(path), limits=limits)
 
     def classify_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
         results: list[FrameResult | None] = [None] * len(frames)
@@ -93,7 +95,7 @@ _classifier: Lazy[EmotionClassifier] = Lazy(_configured_classifier)
 
 
 def get_classifier() -> EmotionClassifier:
-    """The process's classifier, loaded once from the configured weights."""
+    """The process's classifier, loaded once from the configured model (``SMILE_EMOTION_WEIGHTS``)."""
     return _classifier.get()
 
 

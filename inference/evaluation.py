@@ -1,14 +1,32 @@
-"""Accuracy, per-class recall and the confusion matrix of a model on labelled faces."""
+"""Accuracy, per-class recall, the confusion matrix and the calibration of a model on labelled faces."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
+from inference.calibration import expected_calibration_error, reliability
 from inference.datasets import LabeledFaces
 from inference.emotions import EMOTIONS
-from inference.network import FaceScorer
+
+LABEL_SOURCES = ("fer2013", "ferplus")
+
+
+class Scorer(Protocol):
+    def score(self, faces: np.ndarray, *, batch_size: int = 256) -> np.ndarray: ...
+
+
+def load_scorer(path: Path) -> Scorer:
+    """The served LiteRT file (``.tflite``), or Keras weights (``.weights.h5``) for comparison."""
+    if path.suffix == ".tflite":
+        from inference.serving import ServedScorer
+
+        return ServedScorer(path)
+    from inference.network import FaceScorer
+
+    return FaceScorer.from_weights(path)
 
 
 def summarise(labels: np.ndarray, predicted: np.ndarray, skipped: list[str] | None = None) -> dict[str, Any]:
@@ -30,6 +48,36 @@ def summarise(labels: np.ndarray, predicted: np.ndarray, skipped: list[str] | No
     }
 
 
-def evaluate(scorer: FaceScorer, data: LabeledFaces) -> dict[str, Any]:
+def report_scores(
+    scores: np.ndarray,
+    fer_labels: np.ndarray,
+    ferplus_labels: np.ndarray | None = None,
+    skipped: list[str] | None = None,
+) -> dict[str, Any]:
+    """The full report for scores of faces with FER-2013 labels and, optionally, FER+ majorities.
+
+    With ``ferplus_labels`` (-1: no majority among the seven), accuracy, recall, confusion and
+    ECE are against the FER+ majority on the faces that have one, and ``fer2013`` gives the
+    FER-2013-label accuracy on every face beside it. ``reliability`` holds the diagram's bins.
+    """
+    predicted = scores.argmax(axis=1)
+    if ferplus_labels is None:
+        report = summarise(fer_labels, predicted, skipped)
+        report["labels"] = "fer2013"
+        chosen, labels = np.ones(len(fer_labels), dtype=bool), fer_labels.astype(np.int64)
+    else:
+        chosen = ferplus_labels >= 0
+        labels = ferplus_labels[chosen].astype(np.int64)
+        report = summarise(labels, predicted[chosen], skipped)
+        report["labels"] = "ferplus"
+        report["fer2013"] = {"accuracy": float((predicted == fer_labels).mean()), "n": len(fer_labels)}
+    report["ece"] = expected_calibration_error(scores[chosen], labels)
+    report["reliability"] = reliability(scores[chosen], labels)
+    return report
+
+
+def evaluate(scorer: Scorer, data: LabeledFaces, ferplus_labels: np.ndarray | None = None) -> dict[str, Any]:
     scores = scorer.score(data.images)
-    return summarise(data.labels, scores.argmax(axis=1), data.skipped)
+    if ferplus_labels is None:
+        return summarise(data.labels, scores.argmax(axis=1), data.skipped)
+    return report_scores(scores, data.labels, ferplus_labels, data.skipped)

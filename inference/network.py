@@ -1,5 +1,9 @@
 """The emotion CNN: architecture, input preparation and batched prediction.
 
+Importing this module imports neither Keras nor TensorFlow (the served path uses only
+``centre_crop``): ``build_model`` imports Keras, whose backend may be JAX or PyTorch on a GPU
+machine, and ``FaceScorer``, the Keras reference scorer, imports TensorFlow.
+
 The network sees a 40x40 centre crop of a registered 48x48 grayscale face (training takes
 random 40x40 crops, a cheap and strong augmentation), with raw 0-255 pixel values: the
 rescaling is the model's first layer, so callers never have to remember it.
@@ -8,12 +12,14 @@ rescaling is the model's first layer, so callers never have to remember it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from inference.emotions import EMOTIONS, FACE_SIZE
+
+if TYPE_CHECKING:
+    import keras
 
 INPUT_SIZE = 40
 BLOCK_FILTERS = (32, 64, 128, 256)
@@ -23,13 +29,18 @@ BLOCK_CONVS = (1, 2, 2, 2)
 DENSE_UNITS = 256
 
 
-def build_model() -> keras.Model:
-    """A VGG-style net: four blocks of two 3x3 conv + batch norm, then one dense layer."""
+def build_model(width: float = 1.0) -> keras.Model:
+    """A VGG-style net: four blocks of two 3x3 conv + batch norm, then one dense layer.
+
+    ``width`` scales every block's filters (1.0: the shipped 32-64-128-256 network).
+    """
+    import keras
+
     inputs = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 1), name="face")
     x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
     for filters, convs, dropout in zip(BLOCK_FILTERS, BLOCK_CONVS, BLOCK_DROPOUT, strict=True):
         for _ in range(convs):
-            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = keras.layers.Conv2D(round(filters * width), 3, padding="same", use_bias=False)(x)
             x = keras.layers.BatchNormalization()(x)
             x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(2, padding="same")(x)
@@ -71,8 +82,10 @@ class FaceScorer:
     """
 
     def __init__(self, model: keras.Model) -> None:
+        import tensorflow as tf
+
         self.model = model
-        self._forward = tf.function(
+        self._forward: Any = tf.function(
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 1], tf.float32)],
         )
@@ -88,5 +101,5 @@ class FaceScorer:
         out = np.empty((len(faces), len(EMOTIONS)), dtype=np.float32)
         for start in range(0, len(faces), batch_size):
             batch = with_mirrors(centre_crop(faces[start : start + batch_size]))
-            out[start : start + batch_size] = average_mirrors(np.asarray(self._forward(tf.constant(batch))))
+            out[start : start + batch_size] = average_mirrors(np.asarray(self._forward(batch)))
         return out

@@ -133,12 +133,11 @@ def per_subject_report(scores: np.ndarray, labels: np.ndarray, subjects: np.ndar
 
 def evaluate_path(data: Path, *, weights: Path, images_key: str = "images") -> dict[str, Any]:
     """The usual evaluation report of the faces at ``data``, with its ``per_subject`` object."""
-    from inference.evaluation import summarise  # loads the network's runtime
-    from inference.network import FaceScorer
+    from inference.evaluation import load_scorer, report_scores  # loads the model's runtime
 
     loaded = load_subject_faces(data, images_key=images_key)
-    scores = FaceScorer.from_weights(weights).score(loaded.faces.images).astype(np.float64)
-    report = summarise(loaded.faces.labels, scores.argmax(axis=1), loaded.faces.skipped)
+    scores = load_scorer(weights).score(loaded.faces.images).astype(np.float64)
+    report = report_scores(scores, loaded.faces.labels, None, loaded.faces.skipped)
     report["per_subject"] = per_subject_report(scores, loaded.faces.labels, loaded.subjects)
     return report
 

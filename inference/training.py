@@ -47,6 +47,9 @@ class TrainingConfig:
     # Weights to start from instead of a fresh initialisation: a warm restart of the schedule
     # on a trained model (fine-tuning), recorded in the model card.
     init_weights: str = ""
+    # "fer2013": one-hot FER-2013 labels; "ferplus": the FER+ raters' vote distributions (soft
+    # targets, ``inference.ferplus``), validated against the FER+ majority.
+    targets: str = "fer2013"
 
     @property
     def first_averaged_epoch(self) -> int:
@@ -91,16 +94,28 @@ def _augment_batch(images: Any, generator: Any, layers: Any, *, erase: bool) -> 
     return tf.where(mask[..., None], noise, x)
 
 
-def build_datasets(train: LabeledFaces, val: LabeledFaces, config: TrainingConfig) -> tuple[Any, Any]:
+TARGETS = ("fer2013", "ferplus")
+
+
+def build_datasets(
+    train: LabeledFaces, val: LabeledFaces, config: TrainingConfig, targets: np.ndarray | None = None
+) -> tuple[Any, Any]:
+    """``targets`` (N, 7), rows summing to 1, replace the one-hot labels (FER+ vote distributions)."""
     import keras
     import tensorflow as tf
 
     from inference.network import centre_crop
 
-    weights = class_weights(train.labels, config.class_weight_power).astype(np.float32)
     x_train = train.images.astype(np.float32)[..., np.newaxis]
-    y_train = keras.utils.to_categorical(train.labels, len(EMOTIONS))
-    w_train = weights[train.labels]
+    if targets is None:
+        weights = class_weights(train.labels, config.class_weight_power).astype(np.float32)
+        y_train = keras.utils.to_categorical(train.labels, len(EMOTIONS))
+        w_train = weights[train.labels]
+    else:
+        # The vote distributions already say how ambiguous each face is; weighting classes on
+        # top of them lowered the agreement with the raters' majority, so every face counts once.
+        y_train = targets.astype(np.float32)
+        w_train = np.ones(len(targets), dtype=np.float32)
     if config.augmentation not in AUGMENTATIONS:
         raise ValueError(f"augmentation must be one of {', '.join(AUGMENTATIONS)}, not {config.augmentation!r}")
     full = config.augmentation == "full"
@@ -140,8 +155,12 @@ def train(
     config: TrainingConfig | None = None,
     data_description: str = "",
     log: Callable[[str], None] = print,
+    targets: np.ndarray | None = None,
 ) -> dict[str, object]:
     """Train, keep the weights that validate best, write them and the model card to ``out_dir``.
+
+    ``targets``: soft targets for ``train_set`` (see ``build_datasets``); ``val_set``'s labels
+    are then the ones validation is measured against (the FER+ majority).
 
     Interrupted runs resume from ``out_dir/checkpoint`` (Keras ``BackupAndRestore``).
     Returns the model card as a dict.
@@ -154,7 +173,7 @@ def train(
     config = config or TrainingConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    training, validation = build_datasets(train_set, val_set, config)
+    training, validation = build_datasets(train_set, val_set, config, targets)
     steps_per_epoch = len(train_set) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"need at least {config.batch_size} training images, got {len(train_set)}")

@@ -23,7 +23,43 @@ THRESHOLD_HELP = (
 )
 
 
+def whole_number(*, label: str, low: int, high: int, unit: str, help_text: str) -> forms.IntegerField:
+    """A bounded whole number whose errors say the same range as its help (not "≥ 0" from the model field)."""
+    message = f"Enter a whole number of {unit} from {low} to {high}."
+    return forms.IntegerField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        help_text=help_text,
+        error_messages={"min_value": message, "max_value": message, "invalid": message, "required": message},
+    )
+
+
 class EncouragementForm(_EncouragementModelForm):
+    sustain_minutes = whole_number(
+        label="Sustained for (minutes)",
+        low=1,
+        high=240,
+        unit="minutes",
+        help_text="How long sadness must stay above the threshold (1-240).",
+    )
+    cooldown_minutes = whole_number(
+        label="At most one every (minutes)",
+        low=5,
+        high=1440,
+        unit="minutes",
+        help_text="The quiet time after a nudge (5-1440).",
+    )
+    daily_cap = whole_number(
+        label="At most per day", low=1, high=20, unit="nudges", help_text="1-20 nudges per day in your time zone."
+    )
+    low_mood_days = whole_number(
+        label="Low days before support resources",
+        low=2,
+        high=14,
+        unit="days",
+        help_text="Consecutive days with mean sadness at or above the threshold (2-14).",
+    )
     sadness_threshold = forms.FloatField(
         label="Sadness threshold",
         min_value=MIN_THRESHOLD,
@@ -56,25 +92,20 @@ class EncouragementForm(_EncouragementModelForm):
         )
         labels: ClassVar[dict[str, Any]] = {
             "enabled": "Send me encouragements",
-            "sustain_minutes": "Sustained for (minutes)",
-            "cooldown_minutes": "At most one every (minutes)",
             "quiet_hours_start": "Quiet hours from",
             "quiet_hours_end": "Quiet hours until",
-            "daily_cap": "At most per day",
             "messages": "Your own messages",
             "support_resources_enabled": "Offer support resources after several low days",
-            "low_mood_days": "Low days before support resources",
             "resources_region": "Region for support resources",
         }
         help_texts: ClassVar[dict[str, Any]] = {
             "enabled": "Off by default. Nothing is sent unless you switch this on.",
-            "sustain_minutes": "How long sadness must stay above the threshold (1-240).",
-            "cooldown_minutes": "The quiet time after a nudge (5-1440).",
             "quiet_hours_start": "In your time zone, as HH:MM. Leave both empty for no quiet hours.",
             "quiet_hours_end": "A time before the start wraps midnight (22:00 until 07:00).",
-            "daily_cap": "1-20 nudges per day in your time zone.",
-            "messages": "One per line, up to 4000 characters; empty uses the built-in messages.",
-            "low_mood_days": "Consecutive days with mean sadness at or above the threshold (2-14).",
+            "messages": (
+                "One per line, up to 4000 characters. They are mixed with the built-in ones "
+                "and come about half of the time."
+            ),
         }
         widgets: ClassVar[dict[str, Any]] = {
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -27,6 +27,7 @@ from moods.http import local_today, signed_in_user
 from moods.models import EncouragementSettings
 from moods.personal import services as personal_services
 from moods.stream import messages as stream_messages
+from moods.stream import presence
 from moods.stream import selectors as stream_selectors
 from moods.stream.calibration import calibration_seconds
 from moods.stream.config import stream_config
@@ -43,15 +44,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     now = timezone.now()
     today = Span(first=local_today(user), last=local_today(user), tz=user.zone)
+    devices = [device for device in devices_for_user(user=user) if device.is_active]
+    closed = presence.closed_at(user_id=user.pk, device_ids=[None, *(device.pk for device in devices)])
     streaming = selectors.streaming_device_ids(
-        user_id=user.pk, now=now, window=timedelta(seconds=2 * stream_config().window_seconds)
+        user_id=user.pk, now=now, window=timedelta(seconds=2 * stream_config().window_seconds), closed=closed
     )
     context: dict[str, Any] = {
         "has_mood_data": selectors.has_mood_data(user_id=user.pk),
         "today": overall_mix(user_id=user.pk, start=today.start, end=today.end),
         "latest": selectors.latest_event(user_id=user.pk),
         "last_encouragement": encouragement_selectors.latest_encouragement(user_id=user.pk),
-        "devices": [(device, device.pk in streaming) for device in devices_for_user(user=user) if device.is_active],
+        "devices": [(device, device.pk in streaming) for device in devices],
         "live_page_streaming": None in streaming,
         "emotions": EMOTIONS,
     }

@@ -248,6 +248,7 @@ SMILE_CALIBRATION_MIN_FACES = env_int("SMILE_CALIBRATION_MIN_FACES", 10, minimum
 SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
 if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):
     raise ImproperlyConfigured("SMILE_RATE_LIMITS must look like 'login-ip=100/900,signup-ip=20/3600'")
+# The served model (LiteRT); Keras .weights.h5 still load, through TensorFlow.
 SMILE_EMOTION_WEIGHTS = env_str("SMILE_EMOTION_WEIGHTS") or str(
-    BASE_DIR / "inference" / "weights" / "emotion_cnn.weights.h5"
+    BASE_DIR / "inference" / "weights" / "emotion_model.tflite"
 )

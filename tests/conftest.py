@@ -107,7 +107,12 @@ def clear_rate_limit_counters() -> None:
     the channel layer and the Celery broker share (a running worker's queue bindings too)."""
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(match="*smile:rl:*", count=1000))
+        # Rate-limit counters, and when streams closed (moods.stream.presence): both outlive a test.
+        keys = [
+            key
+            for match in ("*smile:rl:*", "*smile:stream-closed:*")
+            for key in client.scan_iter(match=match, count=1000)
+        ]
         if keys:
             client.delete(*keys)
         client.close()

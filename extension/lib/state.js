@@ -7,6 +7,8 @@
 // Messages carry `target`: "background" (the service worker) or "offscreen" (the document
 // that owns the camera and the socket), so each listener ignores what is not for it.
 
+import { isUncertain } from "./protocol.js";
+
 export const LOCAL_DEFAULTS = Object.freeze({
   server: "http://127.0.0.1:8000",
   token: null,
@@ -37,4 +39,31 @@ export function describeStatus(status, { paired }) {
     default:
       return "Stopped. Press Start to begin.";
   }
+}
+
+/**
+ * What the popup's "Right now" shows. A reading is only shown while capture runs and is not
+ * paused: a paused or stopped camera has no expression "right now", whatever was read last.
+ */
+export function readingToShow({ running, paused, latest }) {
+  if (!running) {
+    return { text: "The camera is off.", scores: null };
+  }
+  if (paused) {
+    return { text: "Paused: no reading while the camera is off.", scores: null };
+  }
+  if (!latest) {
+    return { text: "No reading yet.", scores: null };
+  }
+  if (!latest.face) {
+    return { text: "No face in view.", scores: null };
+  }
+  // Too even to name one expression: say so instead of forcing a label.
+  const text = isUncertain(latest.scores) ? `Not sure (closest: ${latest.dominant})` : `Mostly ${latest.dominant}`;
+  return { text, scores: latest.scores };
+}
+
+/** Whether a storage change means a mood window was stored, so today's summary is out of date. */
+export function summaryIsStale(changes, area) {
+  return area === "session" && "lastWindow" in changes;
 }

@@ -45,7 +45,30 @@ BUILT_IN_MESSAGES: Final[tuple[str, ...]] = (
     "Loosen your shoulders, unclench your jaw, and breathe out slowly.",
     "Remember something that made you laugh recently. It still counts.",
     "Whatever today brings, you do not have to face all of it at once.",
+    "Breathe in for four, hold for four, out for six. Twice more if it helps.",
+    "Open a window, or step outside for a minute. Fresh air is a small reset.",
+    "You have handled hard days before. This one is allowed to be hard too.",
+    "Have you eaten something today? A snack is a kindness to future you.",
+    "Pick the next small step, only the next one, and let the rest wait.",
+    "Look around the room and name five things you can see. It brings you back to now.",
+    "Send a friend a photo of something that made you smile. Sharing counts both ways.",
+    "Roll your shoulders back, sit a little taller, and let your breath slow down.",
+    "You do not have to feel better right away. Noticing how you feel is already something.",
+    "What would you tell a friend who had the day you are having? Tell yourself that.",
+    "A cup of tea, a stretch, a song: choose one and give it five minutes.",
+    "Tiny progress is still progress. You are allowed to count it.",
+    "Rest your eyes for a moment: look at something twenty feet away for twenty seconds.",
+    "If something is weighing on you, writing it down in one sentence can make it lighter.",
+    "Is there one thing you could take off today's list? Doing less is sometimes the answer.",
+    "Put a hand on your chest and take three slow breaths. You are here, and that matters.",
+    "Think of a place where you feel calm. Stay there in your mind for a few breaths.",
+    "Someone out there is glad you exist, even if they have not said it today.",
+    "Stand up, shake out your hands, and let your body know it can relax a little.",
+    "You are more than a hard afternoon. Be gentle with yourself for the rest of it.",
 )
+
+# A message used this recently (counted in encouragements) is not chosen again while another is left.
+RECENT_MESSAGES: Final = 10
 
 
 @dataclass(frozen=True)
@@ -207,11 +230,21 @@ def with_support(
 def choose_message(
     *,
     own_messages: Sequence[str],
-    last_message: str | None,
+    recent_messages: Sequence[str],
     pick: Callable[[Sequence[str]], str] = secrets.choice,
 ) -> str:
-    """One of the user's own messages if they wrote any, else a built-in one; never the last one twice in a row
-    (unless it is the only one)."""
-    candidates = [message for message in own_messages if message.strip()] or list(BUILT_IN_MESSAGES)
-    fresh = [message for message in candidates if message != last_message]
-    return pick(fresh or candidates)
+    """A message that was not among ``recent_messages`` (newest first), never the latest one again.
+
+    The user's own messages are mixed with the built-in ones, and weighted to come about half of
+    the time, however many of each there are: they are the words the person chose.
+    """
+    own = list(dict.fromkeys(message.strip() for message in own_messages if message.strip()))
+    built_in = [message for message in BUILT_IN_MESSAGES if message not in own]
+    weight = max(1, round(len(built_in) / len(own))) if own else 0
+    pool = [*(message for message in own for _ in range(weight)), *built_in]
+    recent = set(recent_messages)
+    fresh = [message for message in pool if message not in recent]
+    if not fresh:  # everything was said lately: anything but the latest one
+        latest = recent_messages[0] if recent_messages else None
+        fresh = [message for message in pool if message != latest] or pool
+    return pick(fresh)

@@ -45,13 +45,12 @@ def encouragement_times(*, user_id: int, since: datetime) -> list[datetime]:
     )
 
 
-def last_message(*, user_id: int) -> str | None:
-    """The text of the user's latest encouragement, so the next one differs."""
-    return (
+def recent_messages(*, user_id: int, limit: int) -> list[str]:
+    """The texts of the user's latest ``limit`` encouragements, newest first, so the next one differs."""
+    return list(
         Encouragement.objects.filter(user_id=user_id)
         .order_by("-sent_at", "-id")
-        .values_list("message", flat=True)
-        .first()
+        .values_list("message", flat=True)[:limit]
     )
 
 

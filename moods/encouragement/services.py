@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from moods.encouragement import selectors
-from moods.encouragement.rule import choose_message, decide, with_support
+from moods.encouragement.rule import RECENT_MESSAGES, choose_message, decide, with_support
 from moods.models import Encouragement, EncouragementSettings
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,10 @@ def maybe_encourage(*, user_id: int, now: datetime) -> Encouragement | None:
         return Encouragement.objects.create(
             user_id=user_id,
             sent_at=now,
-            message=choose_message(own_messages=row.own_messages, last_message=selectors.last_message(user_id=user_id)),
+            message=choose_message(
+                own_messages=row.own_messages,
+                recent_messages=selectors.recent_messages(user_id=user_id, limit=RECENT_MESSAGES),
+            ),
             trigger=trigger,
             includes_resources=decision.with_resources,
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+
+from django.db.models import Max
 
 from moods.models import Encouragement, MoodEvent
 
@@ -24,18 +27,36 @@ def has_mood_data(*, user_id: int) -> bool:
     return MoodEvent.objects.filter(user_id=user_id).exists()
 
 
-def streaming_device_ids(*, user_id: int, now: datetime, window: timedelta) -> set[int | None]:
+def streaming_device_ids(
+    *, user_id: int, now: datetime, window: timedelta, closed: Mapping[int | None, datetime] | None = None
+) -> set[int | None]:
     """Devices (None: the website's live page) with a window that ended within ``window`` of ``now``.
 
-    A stream stores a window every ``window_seconds``, so a recent one means it is streaming now.
+    A stream stores a window every ``window_seconds``, so a recent one means it is streaming now,
+    unless its socket closed after that window (``closed``: when each source's stream last closed).
     """
-    return set(
+    latest = (
         MoodEvent.objects.filter(
             user_id=user_id, started_at__gte=now - window - LONGEST_WINDOW, ended_at__gte=now - window
         )
         .order_by()
-        .values_list("device_id", flat=True)
-        .distinct()
+        .values("device_id")
+        .annotate(last_end=Max("ended_at"))
+    )
+    closed = closed or {}
+    return {
+        row["device_id"]
+        for row in latest
+        if row["device_id"] not in closed or row["last_end"] > closed[row["device_id"]]
+    }
+
+
+def windows_between(*, user_id: int, start: datetime, end: datetime) -> list[MoodEvent]:
+    """The windows that start in [start, end), oldest first, without their devices (the day's strip)."""
+    return list(
+        MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
+        .only("started_at", "ended_at", "faces", "dominant")
+        .order_by("started_at", "id")
     )
 
 

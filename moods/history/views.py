@@ -12,14 +12,15 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import User
 from inference.emotions import EMOTIONS
-from moods.history import model_card, selectors
+from moods.history import model_card, selectors, sessions
 from moods.history.aggregates import Span
 from moods.history.forms import HistoryRangeForm
 from moods.history.report import build_report
 from moods.http import local_today, signed_in_user
 from moods.personal import selectors as personal_selectors
 
-TIMELINE_PER_PAGE = 50
+# Mood windows (about a minute each) read for one page of sessions; a day has up to 1440.
+TIMELINE_PER_PAGE = 600
 
 
 def _range(request: HttpRequest, user: User) -> tuple[HistoryRangeForm, Span | None]:
@@ -40,8 +41,20 @@ def history(request: HttpRequest) -> HttpResponse:
         return render(request, "moods/history.html", context, status=400)
     kind = form.cleaned_data["range"]
     report = build_report(user_id=user.pk, span=span, kind=kind)
-    timeline = selectors.timeline(
+    page = selectors.timeline(
         user_id=user.pk, start=span.start, end=span.end, until=_until(request), limit=TIMELINE_PER_PAGE
+    )
+    timeline = sessions.sessions_page(page.rows, page.older, tz=user.zone)
+    # A single day gets its picture: every stored window along the day's hours.
+    strip = (
+        sessions.day_strip(
+            selectors.windows_between(user_id=user.pk, start=span.start, end=span.end),
+            day_start=span.start,
+            day_end=span.end,
+            tz=user.zone,
+        )
+        if span.days == 1
+        else None
     )
     today = local_today(user)
     later_first = span.last + timedelta(days=1)
@@ -58,6 +71,8 @@ def history(request: HttpRequest) -> HttpResponse:
         span=span,
         kind=kind,
         timeline=timeline,
+        strip=strip,
+        frame=sessions.strip_frame(strip or [], day_minutes=round((span.end - span.start).total_seconds() / 60)),
         timeline_is_first=_until(request) is None,
         shifted=shifted,
         query_without_page=_without_page(request),

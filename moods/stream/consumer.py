@@ -23,7 +23,7 @@ from django.utils import timezone
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
-from moods.stream import dispatch, messages, selectors
+from moods.stream import dispatch, messages, presence, selectors
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, session_user_id
 from moods.stream.calibration import Calibration
@@ -210,7 +210,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         window = replace(window, baseline_applied=self.calibration.take_applied())
         if notify:
-            await self.send_json(messages.mood_for(window))
+            await self.send_json(messages.mood(window))
         encourage = await database_sync_to_async(store_window)(
             user_id=self.user_id, device_id=self.device_id, window=window, now=timezone.now()
         )
@@ -227,6 +227,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close_window(flush=True, notify=False)
         except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
+        if self.user_id is not None:
+            # After the last window: the dashboard stops saying "streaming now" at once.
+            await presence.record_closed(user_id=self.user_id, device_id=self.device_id, at=timezone.now())
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

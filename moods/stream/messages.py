@@ -100,8 +100,8 @@ class Mood(TypedDict):
     faces: int
     scores: dict[str, float] | None
     dominant: str | None
-    uncertain: NotRequired[bool]
-    baseline: NotRequired[bool]
+    uncertain: bool
+    baseline: bool
 
 
 class SupportResource(TypedDict):
@@ -228,39 +228,20 @@ def error(*, seq: int | None, code: ErrorCode) -> Error:
     return {"type": "error", "seq": seq, "code": code}
 
 
-def mood(
-    *,
-    start: datetime,
-    end: datetime,
-    frames: int,
-    faces: int,
-    scores: dict[str, float] | None,
-    dominant: str | None,
-) -> Mood:
+def mood(window: ClosedWindow) -> Mood:
+    """One closed window, as the stream reports it (and stores it)."""
     return {
         "type": "mood",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "frames": frames,
-        "faces": faces,
-        "scores": scores,
-        "dominant": dominant,
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "frames": window.frames,
+        "faces": window.faces,
+        "scores": window.scores,
+        "dominant": window.dominant,
+        # "Not sure" windows say so; the baseline flag says whose face the scores read.
+        "uncertain": window.uncertain,
+        "baseline": window.baseline_applied,
     }
-
-
-def mood_for(window: ClosedWindow) -> Mood:
-    message = mood(
-        start=window.start,
-        end=window.end,
-        frames=window.frames,
-        faces=window.faces,
-        scores=window.scores,
-        dominant=window.dominant,
-    )
-    # "Not sure" windows say so; the baseline flag says whose face the scores read.
-    message["uncertain"] = window.uncertain
-    message["baseline"] = window.baseline_applied
-    return message
 
 
 def encourage(encouragement: Encouragement) -> Encourage:

@@ -1,7 +1,7 @@
 """The stream's Celery task: one frame in, its result sent to the consumer that submitted it.
 
-The model loads in each worker process after fork: the network's runtime must not be
-initialised in a parent that forks (a ``--pool threads`` worker has no children: it loads
+The model loads in each worker process after fork: a runtime's threads do not survive a fork,
+so a parent that forks never loads it (a ``--pool threads`` worker has no children: it loads
 the model on its first frame). Frames are scored through a per-process ``FrameBatcher``, so
 the frames that wait together share one network call. The task is a thin shell: it knows
 the channel it answers on and the message it sends, not how a face is read.

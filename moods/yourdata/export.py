@@ -1,4 +1,4 @@
-"""Exporting the user's data: CSV and JSON, streamed in chunks.
+"""Exporting the user's data: CSV and JSON, streamed in chunks, of everything or of local days ``first``..``last``.
 
 Exports read the database with ``.iterator(chunk_size=...)`` and yield text piece by piece, so a
 year of minutes (hundreds of thousands of rows) never sits in memory at once. Times are written
@@ -11,10 +11,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from inference.emotions import EMOTIONS
+from moods.history.selectors import local_midnight
 from moods.models import Encouragement, MoodEvent, PersonalBaseline, SelfReport
 
 CHUNK_SIZE = 2000
@@ -50,32 +52,43 @@ SELF_REPORT_FIELDS = ("created_at", "emotion", "note", "event__started_at")
 ENCOURAGEMENT_FIELDS = ("sent_at", "message", "trigger", "includes_resources", "feedback", "feedback_at")
 
 
-def _events(user_id: int) -> Iterator[tuple[Any, ...]]:
-    return (
-        MoodEvent.objects.filter(user_id=user_id)
-        .order_by("started_at", "id")
-        .values_list(*EVENT_FIELDS)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+@dataclass(frozen=True)
+class Days:
+    """Local days ``first``..``last`` (inclusive) in ``tz``; both None: everything."""
+
+    tz: tzinfo
+    first: date | None = None
+    last: date | None = None
+
+    def bounds(self) -> tuple[datetime, datetime] | None:
+        if self.first is None or self.last is None:
+            return None
+        return local_midnight(self.first, self.tz), local_midnight(self.last + timedelta(days=1), self.tz)
 
 
-def _encouragements(user_id: int) -> Iterator[tuple[Any, ...]]:
-    return (
-        Encouragement.objects.filter(user_id=user_id)
-        .order_by("sent_at", "id")
-        .values_list(*ENCOURAGEMENT_FIELDS)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+def _events(user_id: int, days: Days) -> Iterator[tuple[Any, ...]]:
+    events = MoodEvent.objects.filter(user_id=user_id)
+    if (bounds := days.bounds()) is not None:
+        events = events.filter(started_at__gte=bounds[0], started_at__lt=bounds[1])
+    return events.order_by("started_at", "id").values_list(*EVENT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
+
+
+def _encouragements(user_id: int, days: Days) -> Iterator[tuple[Any, ...]]:
+    nudges = Encouragement.objects.filter(user_id=user_id)
+    if (bounds := days.bounds()) is not None:
+        nudges = nudges.filter(sent_at__gte=bounds[0], sent_at__lt=bounds[1])
+    return nudges.order_by("sent_at", "id").values_list(*ENCOURAGEMENT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
 
 
 def _local(moment: datetime | None, tz: tzinfo) -> str:
     return "" if moment is None else moment.astimezone(tz).isoformat()
 
 
-def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
+def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: date | None = None) -> Iterator[str]:
     """One CSV: a header, one ``mood`` row per stored window, one ``encouragement`` row per nudge, then the
     user's ``self_report`` and ``correction`` rows and their ``baseline`` row (its mean log-scores as JSON
     in ``message``)."""
+    days = Days(tz=tz, first=first, last=last)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -87,7 +100,7 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id), start=1):
+    for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id, days), start=1):
         scores, dominant, device = rest[: len(EMOTIONS)], rest[len(EMOTIONS)], rest[len(EMOTIONS) + 1]
         baseline_applied, uncertain = rest[len(EMOTIONS) + 2], rest[len(EMOTIONS) + 3]
         writer.writerow(
@@ -110,13 +123,13 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
         )
         if count % CHUNK_SIZE == 0:
             yield flush()
-    for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id):
+    for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id, days):
         empty = [""] * (len(EMOTIONS) + 5)
         writer.writerow(
             ["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback, "", ""]
         )
     # The user's own word: "self_report" rows, or "correction" rows whose ended_at names the corrected window's start.
-    for created, emotion, note, window_start in _self_reports(user_id):
+    for created, emotion, note, window_start in _self_reports(user_id, days):
         kind = "correction" if window_start else "self_report"
         empty = [""] * (len(EMOTIONS) + 3)
         writer.writerow(
@@ -146,13 +159,11 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
     yield flush()
 
 
-def _self_reports(user_id: int) -> Iterator[tuple[Any, ...]]:
-    return (
-        SelfReport.objects.filter(user_id=user_id)
-        .order_by("created_at", "id")
-        .values_list(*SELF_REPORT_FIELDS)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+def _self_reports(user_id: int, days: Days) -> Iterator[tuple[Any, ...]]:
+    reports = SelfReport.objects.filter(user_id=user_id)
+    if (bounds := days.bounds()) is not None:
+        reports = reports.filter(created_at__gte=bounds[0], created_at__lt=bounds[1])
+    return reports.order_by("created_at", "id").values_list(*SELF_REPORT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
 
 
 def _baseline_json(user_id: int, tz: tzinfo) -> dict[str, Any] | None:
@@ -166,11 +177,20 @@ def _baseline_json(user_id: int, tz: tzinfo) -> dict[str, Any] | None:
     }
 
 
-def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
-    """One JSON object: ``time_zone``, ``mood_events`` and ``encouragements``, written as it is read."""
-    yield '{"time_zone":' + json.dumps(time_zone) + ',"mood_events":['
+def export_json(
+    *, user_id: int, tz: tzinfo, time_zone: str, first: date | None = None, last: date | None = None
+) -> Iterator[str]:
+    """One JSON object: ``time_zone`` (and ``first_day``/``last_day`` for a range of days), ``mood_events``,
+    ``encouragements``, ``self_reports`` and ``personal_baseline``, written as it is read."""
+    days = Days(tz=tz, first=first, last=last)
+    covered = (
+        f',"first_day":"{first.isoformat()}","last_day":"{last.isoformat()}"'
+        if days.bounds() and first and last
+        else ""
+    )
+    yield '{"time_zone":' + json.dumps(time_zone) + covered + ',"mood_events":['
     pieces: list[str] = []
-    for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id)):
+    for count, (started, ended, seconds, frames, faces, *rest) in enumerate(_events(user_id, days)):
         event = {
             "started_at": _local(started, tz),
             "ended_at": _local(ended, tz),
@@ -188,7 +208,9 @@ def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
             yield "".join(pieces)
             pieces = []
     yield "".join(pieces) + '],"encouragements":['
-    for count, (sent_at, message, trigger, resources, feedback, feedback_at) in enumerate(_encouragements(user_id)):
+    for count, (sent_at, message, trigger, resources, feedback, feedback_at) in enumerate(
+        _encouragements(user_id, days)
+    ):
         nudge = {
             "sent_at": _local(sent_at, tz),
             "message": message,
@@ -199,7 +221,7 @@ def export_json(*, user_id: int, tz: tzinfo, time_zone: str) -> Iterator[str]:
         }
         yield ("," if count else "") + json.dumps(nudge, separators=(",", ":"))
     yield '],"self_reports":['
-    for count, (created, emotion, note, window_start) in enumerate(_self_reports(user_id)):
+    for count, (created, emotion, note, window_start) in enumerate(_self_reports(user_id, days)):
         report = {
             "created_at": _local(created, tz),
             "emotion": emotion,

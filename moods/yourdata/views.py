@@ -1,4 +1,4 @@
-"""The Your data page: export everything, or delete a range of days or everything (with a confirmation step)."""
+"""The Your data page: export (everything or some days), or delete some days or everything (after a confirmation)."""
 
 from __future__ import annotations
 
@@ -49,15 +49,20 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if not decision.allowed:
         form.add_error(None, f"Too many exports. Try again in {decision.retry_after_text}.")
         return ratelimit.refused(_data_page(request, export_form=form), decision)
-    stamp = timezone.now().astimezone(user.zone).strftime("%Y-%m-%d")
+    first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+    if first is not None and last is not None:
+        stamp = f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
+    else:
+        stamp = timezone.now().astimezone(user.zone).strftime("%Y-%m-%d")
     if form.cleaned_data["format"] == "csv":
         response = StreamingHttpResponse(
-            export_csv(user_id=user.pk, tz=user.zone), content_type="text/csv; charset=utf-8"
+            export_csv(user_id=user.pk, tz=user.zone, first=first, last=last), content_type="text/csv; charset=utf-8"
         )
         extension = "csv"
     else:
         response = StreamingHttpResponse(
-            export_json(user_id=user.pk, tz=user.zone, time_zone=user.time_zone), content_type="application/json"
+            export_json(user_id=user.pk, tz=user.zone, time_zone=user.time_zone, first=first, last=last),
+            content_type="application/json",
         )
         extension = "json"
     response["Content-Disposition"] = f'attachment; filename="smile-export-{stamp}.{extension}"'

@@ -3,15 +3,15 @@
 "use strict";
 
 (function () {
-  const COLOURS = {
-    angry: "#c2410c",
-    disgust: "#65a30d",
-    fear: "#7c3aed",
-    happy: "#0f766e",
-    sad: "#1d4ed8",
-    surprise: "#d97706",
-    neutral: "#9aa5b1",
-  };
+  // The expression colours come from the shared theme (static/css/theme.css), as everywhere else.
+  function colours() {
+    const style = getComputedStyle(document.documentElement);
+    const found = {};
+    for (const emotion of ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]) {
+      found[emotion] = style.getPropertyValue("--emotion-" + emotion).trim();
+    }
+    return found;
+  }
 
   function draw() {
     const source = document.getElementById("history-data");
@@ -20,6 +20,7 @@
       return;
     }
     const report = JSON.parse(source.textContent);
+    const COLOURS = colours();
     const series = report.series;
     const datasets = report.emotions.map(function (emotion) {
       const sad = emotion === "sad";

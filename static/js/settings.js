@@ -1,7 +1,58 @@
-// Settings: say the sadness threshold in plain words as the slider moves.
+// Settings: say the sadness threshold and the quiet hours in plain words as they change.
 "use strict";
 
 (function () {
+  const start = document.getElementById("id_enc-quiet_hours_start");
+  const end = document.getElementById("id_enc-quiet_hours_end");
+  const quiet = document.getElementById("quiet-words");
+
+  function minutesOf(value) {
+    const match = /^(\d{1,2}):(\d{2})/.exec(value);
+    return match ? Number(match[1]) * 60 + Number(match[2]) : null;
+  }
+
+  function duration(minutes) {
+    const hours = Math.floor(minutes / 60);
+    const rest = minutes % 60;
+    const parts = [];
+    if (hours) {
+      parts.push(hours + (hours === 1 ? " hour" : " hours"));
+    }
+    if (rest) {
+      parts.push(rest + (rest === 1 ? " minute" : " minutes"));
+    }
+    return parts.join(" ");
+  }
+
+  // Quiet hours may wrap midnight (22:00 until 07:00); a start after the end is said plainly.
+  function describeQuiet() {
+    const from = minutesOf(start.value);
+    const until = minutesOf(end.value);
+    let text;
+    if (from === null && until === null) {
+      text = "No quiet hours: a nudge may come at any time of day.";
+    } else if (from === null || until === null) {
+      text = "Give both times, or leave both empty.";
+    } else if (from === until) {
+      text = "The two times must differ.";
+    } else {
+      const length = (until - from + 1440) % 1440;
+      text = "No nudges from " + start.value + " until " + end.value + (until < from ? " the next day" : "") +
+        ": " + duration(length) + " of quiet every day.";
+      if (length >= 18 * 60) {
+        text += " That is most of the day: check that the times are the right way round.";
+      }
+    }
+    quiet.textContent = text;
+    quiet.hidden = false;
+  }
+
+  if (start && end && quiet) {
+    start.addEventListener("input", describeQuiet);
+    end.addEventListener("input", describeQuiet);
+    describeQuiet();
+  }
+
   const slider = document.getElementById("id_enc-sadness_threshold");
   const words = document.getElementById("threshold-words");
   if (!slider || !words) {

@@ -7,7 +7,9 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -98,3 +100,11 @@ def sign_up_new_person(page: Page, *, base_url: str = "", display_name: str, tim
     fill_sign_up(page, email=email, display_name=display_name, time_zone=time_zone)
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
     return email
+
+
+def last_weekday() -> str:
+    """The most recent Monday-to-Friday before today in the demo's time zone (ISO)."""
+    day = datetime.now(ZoneInfo("Europe/Berlin")).date() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day.isoformat()

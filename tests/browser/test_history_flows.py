@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import fake_camera_args, launched_chromium, sign_up_new_person
+from tests.browser.conftest import fake_camera_args, last_weekday, launched_chromium, sign_up_new_person
 from tests.inference.conftest import encode, webcam_frame_with_face
 from tests.integration.conftest import live_database, postgres_server
 from tests.integration.live import LiveDatabase, LiveSite, running_site
@@ -128,7 +128,8 @@ def test_the_demo_history_draws_its_charts_offers_tables_and_switches_ranges(pag
     )
     assert page.locator("table.heat td.heat-2, table.heat td.heat-3, table.heat td.heat-4").count() > 0
     expect(page.get_by_text("not your feelings")).to_be_visible()
-    expect(page.get_by_role("heading", name="Insights")).to_be_visible()
+    expect(page.get_by_role("heading", name="What stands out")).to_be_visible()
+    expect(page.locator(".story-line")).to_contain_text(re.compile(r"observed, mostly \w+"))
 
     table = page.locator("#mood-table")
     expect(table).to_be_hidden()
@@ -144,9 +145,17 @@ def test_the_demo_history_draws_its_charts_offers_tables_and_switches_ranges(pag
     assert int(chart.get_attribute("data-points") or 0) >= 52  # one bar per week
     assert canvas_has_ink(page)
 
+    # A day is drawn as a strip of its minutes, not as a stacked chart; its sessions open to their minutes.
     ranges.get_by_role("link", name="Day").click()
-    expect(chart).to_have_attribute("data-points", re.compile(r"^2[345]$"))  # local hours of the day
+    expect(page).to_have_url(re.compile(r"range=day"))
+    expect(chart).to_have_count(0)
+    page.goto(f"/history/?range=day&end={last_weekday()}")  # the demo sits at the camera every weekday
+    assert page.locator("svg.day-strip rect.px-neutral").count() > 0
+    session = page.locator("li.session details").first
+    session.locator("summary").click()
+    assert session.locator("table.session-minutes tbody tr").count() > 10
 
+    page.get_by_text("Choose dates").click()
     page.get_by_label("From").fill("2026-03-01")
     page.get_by_label("To").fill("2026-02-01")
     page.get_by_role("button", name="Show this range").click()
@@ -165,7 +174,7 @@ def test_settings_save_and_refuse_bad_values(page: Page, site: LiveSite) -> None
     page.get_by_label("Camera resolution").select_option("640x480")
     page.get_by_role("button", name="Save settings").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Ensure this value is greater than or equal to 5.")
+    expect(page.get_by_role("alert")).to_contain_text("Enter a whole number of minutes from 5 to 1440.")
     expect(page.get_by_label("At most one every (minutes)")).to_have_attribute("aria-invalid", "true")
     assert site.database.rows(
         "SELECT count(*) FROM moods_encouragementsettings WHERE user_id = %s", user_id(site, email)
@@ -199,6 +208,16 @@ def test_the_export_downloads_every_row(page: Page, site: LiveSite) -> None:
     assert sum(row["kind"] == "mood" for row in rows) == events > 1000
     assert sum(row["kind"] == "encouragement" for row in rows) == nudges
 
+    # Some days only; a half-given range is answered on the page like the other forms.
+    exporting = page.get_by_role("region", name="Export your data")
+    exporting.get_by_label("From").fill("2026-03-01")
+    page.get_by_role("button", name="Download").click()
+    expect(page.get_by_role("alert")).to_contain_text("Give both the first and the last day")
+    exporting.get_by_label("To").fill("2026-03-07")
+    with page.expect_download() as ranged:
+        page.get_by_role("button", name="Download").click()
+    assert ranged.value.suggested_filename == "smile-export-2026-03-01-to-2026-03-07.csv"
+
 
 SEED_DAYS = """
 from datetime import datetime, timedelta
@@ -222,9 +241,10 @@ def test_deleting_a_range_removes_exactly_those_days(page: Page, site: LiveSite)
     uid = user_id(site, email)
     page.goto("/data/")
 
-    page.get_by_label("A date range").check()
-    page.get_by_label("From").fill("2026-03-10")
-    page.get_by_label("To").fill("2026-03-11")
+    deletion = page.get_by_role("region", name="Delete mood data")
+    deletion.get_by_label("A date range").check()
+    deletion.get_by_label("From").fill("2026-03-10")
+    deletion.get_by_label("To").fill("2026-03-11")
     page.get_by_role("button", name="Review what will be deleted…").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Delete 10 Mar 2026 \N{EN DASH} 11 Mar 2026?")
     expect(page.get_by_text("6 mood records")).to_be_visible()

@@ -13,6 +13,7 @@ from inference.classifier import EmotionClassifier, FrameResult, classify_frames
 from inference.emotions import EMOTIONS
 from inference.images import FrameLimits
 from inference.network import FaceScorer
+from inference.serving import ServedScorer
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,16 @@ def test_a_scorer_rejects_weights_of_another_shape(tmp_path: Path) -> None:
     bogus.write_bytes(b"not hdf5")
     with pytest.raises((OSError, ValueError)):
         FaceScorer.from_weights(bogus)
+
+
+def test_a_broken_served_file_fails_at_load_not_at_the_first_frame(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.tflite"
+    bogus.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ValueError, match="not a valid Flatbuffer"):
+        EmotionClassifier.from_weights(bogus)
+
+
+def test_the_classifier_serves_the_litert_file_with_calibrated_scores(classifier: EmotionClassifier) -> None:
+    assert isinstance(classifier.scorer, ServedScorer)
+    assert classifier.scorer.spec is not None
+    assert classifier.scorer.spec.temperature != 1.0

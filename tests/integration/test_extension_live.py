@@ -364,7 +364,7 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
     popup.get_by_role("button", name="Start").click()
     expect(popup.locator("#dominant")).to_have_text(re.compile(r"^Mostly \w+$"), timeout=FIRST_RESULT_TIMEOUT_MS)
     expect(popup.get_by_role("list", name="Scores").locator("meter")).to_have_count(7)
-    expect(popup.locator("#camera")).to_have_text("Camera: on")
+    expect(popup.locator("#camera")).to_have_text("Camera on")
     expect(popup.locator("#connection")).to_have_text("Live: reading your expression.")
     badge_is(browser, "ON")
     screenshot(popup, "live")
@@ -374,16 +374,19 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
         what="mood events of the extension's device",
     )
     assert all(faces >= 1 for faces, _ in events)
-    popup.reload()
+    # The open popup hears of the stored window and refreshes today's summary by itself.
     expect(popup.locator("#summary")).to_contain_text(re.compile(r"^Mostly \w+ today"))
 
     # Pause turns the camera off (and the badge with it); Resume brings both back.
     popup.get_by_role("button", name="Pause").click()
     expect(popup.locator("#connection")).to_have_text("Paused: the camera is off.")
-    expect(popup.locator("#camera")).to_have_text("Camera: off")
+    expect(popup.locator("#camera")).to_have_text("Camera off")
+    # No reading "right now" while paused: the last one is cleared.
+    expect(popup.locator("#dominant")).to_have_text("Paused: no reading while the camera is off.")
+    expect(popup.get_by_role("list", name="Scores").locator("meter")).to_have_count(0)
     badge_is(browser, "")
     popup.get_by_role("button", name="Resume").click()
-    expect(popup.locator("#camera")).to_have_text("Camera: on")
+    expect(popup.locator("#camera")).to_have_text("Camera on")
     expect(popup.locator("#connection")).to_have_text("Live: reading your expression.")
     badge_is(browser, "ON")
 

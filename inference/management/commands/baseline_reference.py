@@ -24,10 +24,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", type=Path, required=True)
         parser.add_argument("--split", help="only CSV rows whose Usage is this (e.g. PublicTest)")
-        parser.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
+        parser.add_argument(
+            "--weights", type=Path, help="served .tflite file or Keras .weights.h5 (default: the served model)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.network import FaceScorer  # loads the network's runtime
+        from inference.evaluation import load_scorer  # loads the model's runtime
 
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)
         if not weights.is_file():
@@ -39,7 +41,7 @@ class Command(BaseCommand):
         neutral = faces.images[faces.labels == NEUTRAL]
         if not len(neutral):
             raise CommandError(f"{options['data']}: no neutral faces")
-        scores = FaceScorer.from_weights(weights).score(neutral)
+        scores = load_scorer(weights).score(neutral)
         reference = population_reference(scores)
         read_neutral = int((scores.argmax(axis=1) == NEUTRAL).sum())
         self.stdout.write(

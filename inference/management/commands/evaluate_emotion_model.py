@@ -1,4 +1,4 @@
-"""``manage.py evaluate_emotion_model --data PATH``: accuracy of the shipped (or given) weights."""
+"""``manage.py evaluate_emotion_model --data PATH``: accuracy and calibration of the served (or given) model."""
 
 from __future__ import annotations
 
@@ -12,28 +12,40 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from inference import per_subject
 from inference.datasets import DatasetError, load_evaluation_data
 from inference.emotions import EMOTIONS
+from inference.evaluation import LABEL_SOURCES
+from inference.ferplus import FerPlusError, ferplus_path_for, load_votes
 
 
-def evaluate_path(data: Path, *, weights: Path, split: str | None = None) -> dict[str, Any]:
-    """The evaluation report for the faces at ``data`` (see ``inference.evaluation.summarise``)."""
-    from inference.evaluation import evaluate
-    from inference.network import FaceScorer
+def evaluate_path(data: Path, *, weights: Path, split: str | None = None, labels: str = "fer2013") -> dict[str, Any]:
+    """The evaluation report for the faces at ``data`` (see ``inference.evaluation.report_scores``)."""
+    from inference.evaluation import load_scorer, report_scores
 
     faces = load_evaluation_data(data, split=split)
-    return evaluate(FaceScorer.from_weights(weights), faces)
+    ferplus = None
+    if labels == "ferplus":
+        ferplus = load_votes(ferplus_path_for(data), expected_rows=len(faces)).labels
+    scores = load_scorer(weights).score(faces.images)
+    return report_scores(scores, faces.labels, ferplus, faces.skipped)
 
 
 class Command(BaseCommand):
     help = (
         "Evaluate the emotion model on labelled faces: a FER-2013 CSV (filter rows with --split, e.g. "
         "PublicTest), an .npz with images/labels, or a folder tree ROOT/<emotion>/*.(png|jpg|jpeg) whose "
-        "folder names may be synonyms (anger, happiness, ...); other folders are skipped and listed."
+        "folder names may be synonyms (anger, happiness, ...); other folders are skipped and listed. "
+        "--labels ferplus scores against the FER+ raters' majority (ferplus_<split>.npz beside "
+        "fer2013_<split>.npz; faces without a majority among the seven classes are left out) and "
+        "reports the FER-2013-label accuracy beside it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", type=Path, required=True)
         parser.add_argument("--split", help="only CSV rows whose Usage is this (Training, PublicTest, ...)")
-        parser.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
+        parser.add_argument(
+            "--weights", type=Path, help="served .tflite file or Keras .weights.h5 (default: the served model)"
+        )
+        parser.add_argument("--labels", choices=LABEL_SOURCES, default="fer2013", help="which labels to score against")
+        parser.add_argument("--plot", type=Path, help="write a reliability diagram (PNG) to this file")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
         parser.add_argument(
             "--per-subject",
@@ -53,13 +65,29 @@ class Command(BaseCommand):
             if options["per_subject"]:
                 report = per_subject.evaluate_path(options["data"], weights=weights, images_key=options["images"])
             else:
-                report = evaluate_path(options["data"], weights=weights, split=options["split"])
-        except DatasetError as exc:
+                report = evaluate_path(
+                    options["data"], weights=weights, split=options["split"], labels=options["labels"]
+                )
+        except (DatasetError, FerPlusError) as exc:
             raise CommandError(str(exc)) from exc
+        if options["plot"]:
+            from inference.calibration import draw_reliability_diagram
+
+            draw_reliability_diagram(
+                report["reliability"],
+                options["plot"],
+                title=f"{weights.name} on {options['data'].name}, {report['labels']} labels: ECE {report['ece']:.2%}",
+            )
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
-        self.stdout.write(f"accuracy {report['accuracy']:.2%} on {report['n']} faces")
+        labels = "FER+ majority" if report["labels"] == "ferplus" else "FER-2013 labels"
+        self.stdout.write(f"accuracy {report['accuracy']:.2%} on {report['n']} faces ({labels})")
+        if "fer2013" in report:
+            self.stdout.write(
+                f"FER-2013-label accuracy {report['fer2013']['accuracy']:.2%} on {report['fer2013']['n']} faces"
+            )
+        self.stdout.write(f"expected calibration error {report['ece']:.2%} (15 bins)")
         for emotion in EMOTIONS:
             row = report["per_class"][emotion]
             self.stdout.write(f"  {emotion:<9} recall {row['recall']:.2%}  ({row['n']} faces)")

@@ -5,10 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.datasets import DatasetError, describe_training_data, load_training_data
-from inference.training import AUGMENTATIONS, TrainingConfig
+from inference.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
+from inference.ferplus import FerPlusError, load_votes, soft_targets
+from inference.training import AUGMENTATIONS, TARGETS, TrainingConfig
+
+
+def ferplus_sets(
+    data: Path, train_set: LabeledFaces, val_set: LabeledFaces
+) -> tuple[LabeledFaces, LabeledFaces, np.ndarray]:
+    """Training faces with usable votes and their vote distributions; validation faces with a FER+ majority."""
+    if not data.is_dir():
+        raise CommandError("--targets ferplus needs --data to be the folder with fer2013_*.npz and ferplus_*.npz")
+    try:
+        train_votes = load_votes(data / "ferplus_Training.npz", expected_rows=len(train_set))
+        val_votes = load_votes(data / "ferplus_PublicTest.npz", expected_rows=len(val_set))
+    except FerPlusError as exc:
+        raise CommandError(str(exc)) from exc
+    targets, keep = soft_targets(train_votes.votes)
+    majority = val_votes.labels >= 0
+    return (
+        LabeledFaces(train_set.images[keep], targets[keep].argmax(axis=1).astype(np.uint8)),
+        LabeledFaces(val_set.images[majority], val_votes.labels[majority].astype(np.uint8)),
+        targets[keep],
+    )
 
 
 class Command(BaseCommand):
@@ -34,6 +56,18 @@ class Command(BaseCommand):
             help="full (default), or light: flips and crops only, for a last fine-tuning",
         )
         parser.add_argument(
+            "--targets",
+            choices=TARGETS,
+            default=defaults.targets,
+            help="fer2013: the FER-2013 labels (default); ferplus: the FER+ raters' vote distributions "
+            "(needs ferplus_*.npz beside the fer2013_*.npz files; validates against the FER+ majority)",
+        )
+        parser.add_argument(
+            "--label-smoothing",
+            type=float,
+            help=f"default {defaults.label_smoothing} with --targets fer2013, 0 with ferplus (votes are soft already)",
+        )
+        parser.add_argument(
             "--init-weights",
             type=Path,
             help="start from these weights (e.g. the shipped ones) and run the schedule again: fine-tuning",
@@ -51,6 +85,12 @@ class Command(BaseCommand):
             train_set, val_set = load_training_data(options["data"])
         except (DatasetError, OSError) as exc:
             raise CommandError(str(exc)) from exc
+        targets = None
+        if options["targets"] == "ferplus":
+            train_set, val_set, targets = ferplus_sets(options["data"], train_set, val_set)
+        smoothing = options["label_smoothing"]
+        if smoothing is None:
+            smoothing = 0.0 if options["targets"] == "ferplus" else TrainingConfig().label_smoothing
         self.stdout.write(f"training on {len(train_set)} faces, validating on {len(val_set)}")
         config = TrainingConfig(
             epochs=options["epochs"],
@@ -60,6 +100,8 @@ class Command(BaseCommand):
             warmup_epochs=options["warmup_epochs"],
             augmentation=options["augmentation"],
             init_weights=str(init_weights or ""),
+            targets=options["targets"],
+            label_smoothing=smoothing,
         )
         try:
             train(
@@ -69,6 +111,7 @@ class Command(BaseCommand):
                 config=config,
                 data_description=describe_training_data(options["data"]),
                 log=self.stdout.write,
+                targets=targets,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

@@ -12,6 +12,7 @@ import pytest
 from moods.encouragement.resources import INTERNATIONAL, resources_for
 from moods.encouragement.rule import (
     BUILT_IN_MESSAGES,
+    RECENT_MESSAGES,
     Decision,
     RuleSettings,
     WindowSample,
@@ -360,34 +361,60 @@ def test_resources_list_the_region_first_then_the_international_directory() -> N
 # --- Messages ---------------------------------------------------------------------------
 
 
-def test_the_users_own_messages_come_first() -> None:
+def test_the_users_own_messages_are_mixed_in_about_half_of_the_time() -> None:
     own = ["You've got this.", "Tea time?"]
+    pools: list[Sequence[str]] = []
 
-    for _ in range(20):
-        assert choose_message(own_messages=own, last_message=None) in own
+    def first_of(pool: Sequence[str]) -> str:
+        pools.append(pool)
+        return pool[0]
 
+    choose_message(own_messages=own, recent_messages=[], pick=first_of)
 
-def test_the_same_message_never_comes_twice_in_a_row() -> None:
-    own = ["You've got this.", "Tea time?"]
-
-    for _ in range(20):
-        assert choose_message(own_messages=own, last_message="Tea time?") == "You've got this."
-    for _ in range(20):
-        assert choose_message(own_messages=[], last_message=BUILT_IN_MESSAGES[0]) != BUILT_IN_MESSAGES[0]
-
-
-def test_a_single_own_message_may_repeat() -> None:
-    assert choose_message(own_messages=["Breathe."], last_message="Breathe.") == "Breathe."
+    [pool] = pools
+    assert set(own) <= set(pool)
+    assert set(BUILT_IN_MESSAGES) <= set(pool)
+    share = sum(message in own for message in pool) / len(pool)
+    assert 0.4 <= share <= 0.6
 
 
-def test_without_own_messages_a_built_in_one_is_chosen() -> None:
-    chosen = choose_message(own_messages=["", "   "], last_message=None, pick=lambda items: items[-1])
+def test_no_message_of_the_recent_ones_comes_again_while_others_are_left() -> None:
+    recent = list(BUILT_IN_MESSAGES[:RECENT_MESSAGES])
+    for _ in range(50):
+        assert choose_message(own_messages=[], recent_messages=recent) not in recent
+
+
+def test_the_same_message_never_comes_twice_in_a_row_even_when_all_were_said_lately() -> None:
+    everything = list(BUILT_IN_MESSAGES)
+    for latest in (everything[0], everything[-1]):
+        said = [latest, *(message for message in everything if message != latest)]
+        for _ in range(30):
+            assert choose_message(own_messages=[], recent_messages=said) != latest
+
+
+def test_a_single_own_message_does_not_repeat_but_comes_back_soon() -> None:
+    chosen = [choose_message(own_messages=["Breathe."], recent_messages=["Breathe."]) for _ in range(30)]
+    assert "Breathe." not in chosen
+    assert choose_message(own_messages=["Breathe."], recent_messages=[], pick=lambda pool: pool[0]) == "Breathe."
+
+
+def test_blank_own_lines_are_ignored() -> None:
+    chosen = choose_message(own_messages=["", "   "], recent_messages=[], pick=lambda items: items[-1])
 
     assert chosen == BUILT_IN_MESSAGES[-1]
 
 
+def test_a_sequence_of_nudges_varies() -> None:
+    sent: list[str] = []
+    for _ in range(40):
+        sent.insert(0, choose_message(own_messages=["Tea time?"], recent_messages=sent[:RECENT_MESSAGES]))
+    assert all(sent[index] != sent[index + 1] for index in range(len(sent) - 1))
+    assert len(set(sent[: RECENT_MESSAGES + 1])) == RECENT_MESSAGES + 1, "no repeat within the recent ones"
+    assert "Tea time?" in sent
+
+
 def test_there_are_enough_distinct_built_in_messages() -> None:
-    assert len(set(BUILT_IN_MESSAGES)) == len(BUILT_IN_MESSAGES) >= 10
+    assert len(set(BUILT_IN_MESSAGES)) == len(BUILT_IN_MESSAGES) >= 30
     for message in BUILT_IN_MESSAGES:
         assert message.strip() == message
         assert not any(word in message.lower() for word in ("depress", "disorder", "diagnos", "therapy"))

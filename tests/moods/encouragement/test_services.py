@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from inference.emotions import EMOTIONS
 from moods.encouragement import selectors, services
-from moods.encouragement.rule import BUILT_IN_MESSAGES
+from moods.encouragement.rule import BUILT_IN_MESSAGES, RECENT_MESSAGES
 from moods.models import Encouragement, EncouragementSettings
-from moods.stream import pending
-from moods.stream.aggregator import ClosedWindow
 from moods.stream.messages import encourage
 from moods.stream.windows import record_window
 from tests.factories import make_user
 
+# fresh_pending_buffer is an autouse fixture: imported, it runs around every test here too.
+from tests.moods.stream.test_windows import NOW, fresh_pending_buffer, store_minutes, window  # noqa: F401
+
 pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
-NO_WAIT = (0.0, 0.0, 0.0)
-
-
-@pytest.fixture(autouse=True)
-def fresh_pending_buffer() -> Iterator[None]:
-    pending.pending_buffer.reset()
-    yield
-    pending.pending_buffer.reset()
-
-
-def window(start: datetime, *, sad: float = 0.7, faces: int = 50, frames: int = 60, seconds: int = 60) -> ClosedWindow:
-    scores = {**dict.fromkeys(EMOTIONS, 0.0), "sad": sad, "neutral": round(1 - sad, 6)}
-    return ClosedWindow(
-        start=start,
-        end=start + timedelta(seconds=seconds),
-        frames=frames,
-        faces=faces,
-        scores=scores,
-        dominant="sad" if sad > 0.5 else "neutral",
-    )
-
-
-def store_minutes(user_id: int, *, until: datetime, count: int = 10, sad: float = 0.7) -> None:
-    for i in reversed(range(count)):
-        record_window(user_id=user_id, device_id=None, window=window(until - timedelta(minutes=i + 1), sad=sad))
-
 
 # --- Settings ---------------------------------------------------------------------------
 
@@ -125,7 +96,24 @@ def test_the_stored_log_enforces_the_cooldown_and_varies_the_message() -> None:
 
     assert first is not None
     assert second is not None
-    assert {first.message, second.message} == {"Tea time?", "You've got this."}
+    assert first.message != second.message
+    assert {first.message, second.message} <= {"Tea time?", "You've got this.", *BUILT_IN_MESSAGES}
+
+
+def test_the_next_message_avoids_the_ones_sent_lately() -> None:
+    user = make_user()
+    opt_in(user.pk, messages="Tea time?", cooldown_minutes=5)
+    recent = ["Tea time?", *BUILT_IN_MESSAGES[: RECENT_MESSAGES - 1]]
+    for minutes_ago, message in enumerate(recent, start=1):
+        Encouragement.objects.create(
+            user=user, sent_at=NOW - timedelta(days=1, minutes=minutes_ago), message=message, trigger={}
+        )
+    store_minutes(user.pk, until=NOW)
+
+    encouragement = services.maybe_encourage(user_id=user.pk, now=NOW)
+
+    assert encouragement is not None
+    assert encouragement.message not in recent
 
 
 def test_the_stored_log_enforces_the_daily_cap_in_the_users_day() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from common import ratelimit
+from moods.history import views as history_views
 from moods.models import CaptureSettings, Encouragement, EncouragementSettings, MoodEvent
 from tests.factories import make_user, pair_device
 from tests.moods.history.test_history import event
@@ -66,7 +68,7 @@ def test_the_dashboard_shows_today_the_latest_mood_and_a_streaming_device(browse
     page = browser.get(reverse("dashboard")).content.decode()
 
     assert "No mood data yet" not in page
-    assert "30 min</span> observed" in page
+    assert "30 min</span> <small>observed</small>" in page
     assert "Latest mood" in page
     assert "from Chrome at work" in page
     assert "You are doing fine." in page
@@ -86,23 +88,49 @@ def test_the_dashboard_says_idle_for_a_device_without_recent_windows(browser: Cl
     assert "streaming now" not in page
 
 
-def test_history_renders_the_chart_data_tables_and_the_model_note(browser: Client, user: User) -> None:
+def test_a_days_history_tells_its_story_then_draws_the_day_then_its_sessions(browser: Client, user: User) -> None:
     recent(user)
 
     response = browser.get(reverse("history"), {"range": "day"})
     page = response.content.decode()
 
     assert response.status_code == 200
-    assert 'id="mood-chart"' in page
-    assert "/static/vendor/chartjs/chart.umd.min.js" in page
-    assert 'id="history-data" type="application/json"' in page
-    assert "Show the chart as a table" in page
-    assert "Sadness by weekday and hour" in page
+    story, picture, sessions = (
+        page.index(text) for text in ('id="summary-title"', 'class="day-strip"', "Sessions</h2>")
+    )
+    assert story < picture < sessions, "the story first, then the day's picture, then the detail"
+    assert "observed, mostly <strong>" in page
+    assert 'class="px-sad"' in page, "the day's strip colours the sad minutes"
+    assert "Show the day hour by hour as a table" in page
+    assert 'id="mood-chart"' not in page, "a single day has no stacked chart"
+    assert "Sadness by weekday and hour" not in page, "nor a weekday x hour grid"
     assert "expressions</em> read by a computer model, not your feelings" in page
     # Figures from the shipped model card, not from code: its accuracy, fear the weakest class.
     validation = json.loads((settings.BASE_DIR / "inference/weights/model_card.json").read_text())["validation"]
     assert f"recognises {round(validation['accuracy'] * 100)}% of expressions" in page
     assert f"fear ({round(validation['per_class']['fear']['recall'] * 100)}% recognised)" in page
+
+
+def test_a_months_history_draws_the_stacked_chart_calendar_and_weekday_hours(browser: Client, user: User) -> None:
+    recent(user)
+
+    page = browser.get(reverse("history"), {"range": "month"}).content.decode()
+
+    assert 'id="mood-chart"' in page
+    assert "/static/vendor/chartjs/chart.umd.min.js" in page
+    assert 'id="history-data" type="application/json"' in page
+    assert "Show the chart as a table" in page
+    assert "Day by day" in page
+    assert "Sadness by weekday and hour" in page
+    assert 'class="day-strip"' not in page
+
+
+def test_a_week_without_observations_says_so_instead_of_drawing_empty_charts(browser: Client) -> None:
+    page = browser.get(reverse("history"), {"range": "week"}).content.decode()
+
+    assert "Nothing was observed in this range." in page
+    assert 'id="mood-chart"' not in page
+    assert "Day by day" not in page
 
 
 @pytest.mark.parametrize(
@@ -145,20 +173,30 @@ def test_the_json_endpoint_has_every_part_of_the_report(browser: Client, user: U
     assert data["weekday_hour"]
 
 
-def test_a_custom_range_in_the_past_pages_its_timeline(browser: Client, user: User) -> None:
-    start = datetime(2026, 2, 2, 9, tzinfo=UTC)
-    for minute in range(120):
-        event(user.pk, start + timedelta(minutes=minute), sad=0.2)
+def test_sessions_page_through_a_range_whole(browser: Client, user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history_views, "TIMELINE_PER_PAGE", 30)
+    for hour in (9, 11, 14):  # three sessions of 20 minutes: 60 windows, 30 a page
+        start = datetime(2026, 2, 2, hour, tzinfo=UTC)
+        for minute in range(20):
+            event(user.pk, start + timedelta(minutes=minute), sad=0.2)
     query = {"range": "custom", "start": "2026-02-01", "end": "2026-02-03"}
 
-    first = browser.get(reverse("history"), query).content.decode()
-    assert "Older →" in first
-    older = first.split('href="?')[-1]
-    assert "until=" in first
-    cursor = next(part for part in first.split('"') if "until=" in part)
-    second = browser.get(reverse("history") + cursor.replace("&amp;", "&").split("#")[0]).content.decode()
-    assert "↑ Newest" in second
-    assert older
+    stories: list[str] = []
+    page = browser.get(reverse("history"), query).content.decode()
+    for _ in range(5):
+        stories += re.findall(r'<span class="session-story">([^<]+)</span>', page)
+        cursor = re.search(r'href="\?([^"#]*until=[^"#]*)#timeline-title">Older', page)
+        if cursor is None:
+            break
+        page = browser.get(reverse("history") + "?" + cursor.group(1).replace("&amp;", "&")).content.decode()
+        assert "↑ Newest" in page
+
+    # Berlin is UTC+1 in February; every session shows once, whole, newest first.
+    assert stories == [
+        "Mon 2 Feb, 15:00\N{EN DASH}15:20, Live check-in, mostly neutral, 20% sad",
+        "Mon 2 Feb, 12:00\N{EN DASH}12:20, Live check-in, mostly neutral, 20% sad",
+        "Mon 2 Feb, 10:00\N{EN DASH}10:20, Live check-in, mostly neutral, 20% sad",
+    ]
 
 
 def test_a_malformed_timeline_cursor_shows_the_first_page(browser: Client, user: User) -> None:
@@ -224,9 +262,12 @@ def test_the_settings_page_saves_every_field(browser: Client, user: User) -> Non
     [
         ("enc-sadness_threshold", "0.99", "The threshold must be at most 0.95 (95%)."),
         ("enc-sadness_threshold", "nope", "Enter a number."),
-        ("enc-sustain_minutes", "0", "Ensure this value is greater than or equal to 1."),
-        ("enc-cooldown_minutes", "2000", "Ensure this value is less than or equal to 1440."),
-        ("enc-daily_cap", "21", "Ensure this value is less than or equal to 20."),
+        ("enc-sustain_minutes", "0", "Enter a whole number of minutes from 1 to 240."),
+        ("enc-sustain_minutes", "-5", "Enter a whole number of minutes from 1 to 240."),
+        ("enc-sustain_minutes", "241", "Enter a whole number of minutes from 1 to 240."),
+        ("enc-cooldown_minutes", "2000", "Enter a whole number of minutes from 5 to 1440."),
+        ("enc-daily_cap", "21", "Enter a whole number of nudges from 1 to 20."),
+        ("enc-low_mood_days", "1", "Enter a whole number of days from 2 to 14."),
         ("enc-quiet_hours_end", "", "Give both ends of the quiet hours, or neither."),
         ("enc-quiet_hours_end", "22:00", "Quiet hours must end at a different time than they start."),
         ("enc-quiet_hours_start", "25:00", "Enter a valid time."),
@@ -291,6 +332,41 @@ def test_export_is_post_only_streams_a_download_and_is_rate_limited(browser: Cli
     assert refused.status_code == 429
     assert "Too many exports." in refused.content.decode()
     assert int(refused["Retry-After"]) > 0
+
+
+def test_an_export_of_some_days_is_named_for_them(browser: Client, user: User) -> None:
+    event(user.pk, datetime(2026, 3, 10, 12, tzinfo=UTC), sad=0.5)
+    event(user.pk, datetime(2026, 3, 12, 12, tzinfo=UTC), sad=0.5)
+
+    response = browser.post(reverse("export"), {"format": "csv", "start": "2026-03-10", "end": "2026-03-11"})
+
+    assert response["Content-Disposition"] == 'attachment; filename="smile-export-2026-03-10-to-2026-03-11.csv"'
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert len(body.splitlines()) == 2  # the header and the 10 March window
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ({"start": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
+        ({"end": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
+        ({"start": "2026-03-11", "end": "2026-03-10"}, "The first day must not be after the last day."),
+        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"start": "1999-01-01", "end": "1999-01-02"}, "Choose days between 2000 and 2100."),
+    ],
+)
+def test_an_export_with_bad_days_is_refused_on_the_page_with_the_reason(
+    browser: Client, days: dict[str, str], message: str
+) -> None:
+    response = browser.post(reverse("export"), {"format": "csv", **days})
+
+    assert response.status_code == 400
+    assert not response.streaming
+    page = response.content.decode()
+    assert "Please check the form" in page
+    assert message in page
+    assert page.count('id="id_export_start"') == 1, "the export's fields have their own ids"
+    assert 'id="id_start"' in page, "beside the delete form's"
 
 
 def test_export_needs_the_csrf_token(user: User) -> None:

@@ -53,6 +53,20 @@ def test_streaming_devices_are_those_with_a_window_that_just_ended() -> None:
     assert streaming == {laptop.pk, None}
 
 
+def test_a_stream_that_closed_after_its_last_window_is_not_streaming() -> None:
+    user = make_user()
+    stopped, _ = pair_device(user=user, name="stopped")
+    restarted, _ = pair_device(user=user, name="restarted")
+    for device in (stopped, restarted):
+        window = event(user.pk, NOW - timedelta(seconds=90), sad=0.5)  # ended 30 s ago
+        window.__class__.objects.filter(pk=window.pk).update(device=device)
+    closed = {stopped.pk: NOW - timedelta(seconds=20), restarted.pk: NOW - timedelta(seconds=40), None: NOW}
+
+    streaming = selectors.streaming_device_ids(user_id=user.pk, now=NOW, window=timedelta(minutes=2), closed=closed)
+
+    assert streaming == {restarted.pk}, "a window after the close means the stream came back"
+
+
 def test_capture_settings_default_until_saved() -> None:
     user = make_user()
     unsaved = capture_settings(user_id=user.pk)

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from moods.history import selectors
-from moods.models import Encouragement, MoodEvent
+from moods.models import MoodEvent
 from tests.factories import make_user
-from tests.moods.history.test_history import event
+from tests.moods.history.test_history import event, utc
+from tests.moods.yourdata.test_export_and_deletion import nudge
 
 pytestmark = pytest.mark.django_db
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
 def user_id() -> int:
     return make_user(time_zone="Europe/Berlin").pk
-
-
-def nudge(user_id: int, at: datetime, message: str = "Tea?") -> Encouragement:
-    return Encouragement.objects.create(user_id=user_id, sent_at=at, message=message, trigger={"mean_sadness": 0.6})
 
 
 def test_the_timeline_merges_events_and_encouragements_newest_first_page_by_page(user_id: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from inference.emotions import EMOTIONS
 from moods.stream.aggregator import ClosedWindow, WindowAggregator
-from moods.stream.messages import mood_for
+from moods.stream.messages import mood
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -185,7 +185,7 @@ def test_the_mood_message_follows_the_stream_protocol() -> None:
     window = aggregator.close(at(60))
     assert window is not None
 
-    assert mood_for(window) == {
+    assert mood(window) == {
         "type": "mood",
         "start": "2026-05-04T09:00:00+00:00",
         "end": "2026-05-04T09:01:00+00:00",

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import AsyncClient
 from django.utils import timezone
 
 from accounts import pairing
@@ -18,7 +19,7 @@ from accounts.models import User
 from inference.classifier import FrameResult, classify_frames
 from moods.models import Encouragement, EncouragementSettings, MoodEvent
 from moods.stream import consumer as consumers
-from moods.stream import dispatch
+from moods.stream import dispatch, presence
 from smile_site.asgi import application
 from tests.factories import make_user, pair_device
 
@@ -321,6 +322,42 @@ async def test_a_partial_window_is_flushed_on_disconnect(user: User, stream: Web
     await stream.receive_json_from(timeout=5)
     await stream.disconnect()
     assert await database_sync_to_async(MoodEvent.objects.filter(user=user, faces=1).count)() == 1
+
+
+async def test_a_closed_socket_is_recorded_after_its_last_window(user: User, stream: WebsocketCommunicator) -> None:
+    device_id = await database_sync_to_async(lambda: user.devices.get().pk)()
+    before = timezone.now()
+    await stream.send_to(bytes_data=b"face")
+    await stream.receive_json_from(timeout=5)
+    await stream.disconnect()
+
+    closed = presence.closed_at(user_id=user.pk, device_ids=[device_id, None])
+    last = await database_sync_to_async(MoodEvent.objects.get)(user=user)
+    assert set(closed) == {device_id}, "only the device whose socket closed"
+    assert closed[device_id] >= last.ended_at >= before
+
+
+async def test_the_dashboard_stops_saying_streaming_now_when_the_socket_closes(
+    settings, user: User, token: str
+) -> None:
+    settings.SMILE_WINDOW_SECONDS = 1  # a stored window within a second
+    dashboard = AsyncClient()
+    await dashboard.aforce_login(user)
+    communicator = await open_socket()
+    await communicator.send_json_to({"type": "auth", "token": token})
+    await communicator.receive_json_from(timeout=5)
+    await communicator.send_to(bytes_data=b"face")
+    kinds = {(await communicator.receive_json_from(timeout=5))["type"] for _ in range(2)}
+    assert kinds == {"result", "mood"}
+    while not await database_sync_to_async(MoodEvent.objects.filter(user=user).exists)():
+        await asyncio.sleep(0.05)  # the window is stored just after "mood" is sent
+    assert "streaming now" in (await dashboard.get("/dashboard/")).content.decode()
+
+    await communicator.disconnect()  # Stop
+
+    page = (await dashboard.get("/dashboard/")).content.decode()
+    assert "streaming now" not in page
+    assert "idle" in page
 
 
 async def test_the_rule_sends_encourage_to_the_users_live_sockets(settings, user: User, token: str) -> None:

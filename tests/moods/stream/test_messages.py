@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from inference.classifier import FrameResult
 from inference.faces import Box
 from moods.stream import messages
+from moods.stream.aggregator import ClosedWindow
 from moods.stream.consumer import StreamConsumer
 
 SCORES = {"angry": 0.0, "disgust": 0.0, "fear": 0.0, "happy": 0.9, "sad": 0.0, "surprise": 0.0, "neutral": 0.1}
@@ -51,16 +52,17 @@ def test_ready_sends_a_whole_fps_as_an_integer() -> None:
 def test_the_small_answers() -> None:
     assert messages.dropped(seq=5, reason="busy") == {"type": "dropped", "seq": 5, "reason": "busy"}
     assert messages.error(seq=None, code="bad_message") == {"type": "error", "seq": None, "code": "bad_message"}
-    assert (
-        messages.mood(
-            start=datetime(2026, 1, 1, tzinfo=UTC),
-            end=datetime(2026, 1, 1, 0, 1, tzinfo=UTC),
-            frames=2,
-            faces=0,
-            scores=None,
-            dominant=None,
-        )["start"]
-        == "2026-01-01T00:00:00+00:00"
+    faceless = ClosedWindow(
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 1, 1, 0, 1, tzinfo=UTC),
+        frames=2,
+        faces=0,
+        scores=None,
+        dominant=None,
+    )
+    assert wire(messages.mood(faceless)) == (
+        '{"type":"mood","start":"2026-01-01T00:00:00+00:00","end":"2026-01-01T00:01:00+00:00",'
+        '"frames":2,"faces":0,"scores":null,"dominant":null,"uncertain":true,"baseline":false}'
     )
     assert [dict(messages.pong()), dict(messages.paused()), dict(messages.resumed())] == [
         {"type": "pong"},

@@ -119,3 +119,23 @@ def test_deleting_everything_spares_other_users(user_id: int) -> None:
 def test_deleting_needs_both_days_or_neither(user_id: int) -> None:
     with pytest.raises(ValueError, match="both days"):
         deletion.delete_days(user_id=user_id, tz=BERLIN, first=date(2026, 3, 28), last=None)
+
+
+def test_an_export_of_some_days_holds_exactly_those_local_days(user_id: int) -> None:
+    event(user_id, utc(2026, 5, 3, 21, 59), happy=0.7)  # 23:59 on 3 May in Berlin
+    first = event(user_id, utc(2026, 5, 3, 22, 0), happy=0.7)  # 00:00 on 4 May
+    last = event(user_id, utc(2026, 5, 5, 21, 59), happy=0.7)  # 23:59 on 5 May
+    event(user_id, utc(2026, 5, 5, 22, 0), happy=0.7)  # 00:00 on 6 May
+    nudge(user_id, utc(2026, 5, 4, 11))
+    nudge(user_id, utc(2026, 5, 6, 11))
+    days = {"first": date(2026, 5, 4), "last": date(2026, 5, 5)}
+
+    rows = list(csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN, **days)))))
+    document = json.loads("".join(export.export_json(user_id=user_id, tz=BERLIN, time_zone="Europe/Berlin", **days)))
+
+    local = [first.started_at.astimezone(BERLIN).isoformat(), last.started_at.astimezone(BERLIN).isoformat()]
+    assert [row["started_at"] for row in rows if row["kind"] == "mood"] == local
+    assert [row["kind"] for row in rows].count("encouragement") == 1
+    assert [event["started_at"] for event in document["mood_events"]] == local
+    assert len(document["encouragements"]) == 1
+    assert (document["first_day"], document["last_day"]) == ("2026-05-04", "2026-05-05")

@@ -1,0 +1,101 @@
+"""FER+ votes (Barsoum et al. 2016): ten raters per FER-2013 face, as targets and as labels.
+
+The FER+ files (``ferplus_<split>.npz``, beside ``fer2013_<split>.npz``) hold, row for row with
+the FER-2013 files, ``votes`` (N, 10) in FER+ order, ``ferplus_labels`` (the majority mapped to
+FER-2013 order, -1 where there is none among our seven classes) and ``matched``.
+
+Contempt is not one of the product's seven expressions. Its votes are dropped and the
+remaining seven renormalised: contempt is a one-sided, mild expression that FER+ raters mostly
+split with neutral, and mapping it onto neutral (or disgust) would teach the network a class
+the raters did not pick. Unknown and not-a-face votes are dropped the same way.
+
+Only this module knows the FER+ order; everything else sees ``EMOTIONS`` order. NumPy only
+(no TensorFlow): the GPU training script uses it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inference.emotions import EMOTIONS
+
+FERPLUS_CLASSES = (
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
+# Column of FERPLUS_CLASSES for each of EMOTIONS (angry, disgust, fear, happy, sad, surprise, neutral).
+_FERPLUS_COLUMN = {"angry": 4, "disgust": 5, "fear": 6, "happy": 1, "sad": 3, "surprise": 2, "neutral": 0}
+EMOTION_COLUMNS = np.array([_FERPLUS_COLUMN[e] for e in EMOTIONS])
+UNKNOWN, NOT_A_FACE = 8, 9
+
+
+class FerPlusError(ValueError):
+    """The FER+ votes are missing or do not match the faces; the message says which."""
+
+
+@dataclass(frozen=True)
+class FerPlusVotes:
+    votes: np.ndarray  # (N, 10) uint8, FER+ order
+    labels: np.ndarray  # (N,) int8: FER+ majority in EMOTIONS order, -1 where none among the seven
+    matched: np.ndarray  # (N,) bool: False where FER+ has no votes for the face
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def ferplus_path_for(fer_path: Path) -> Path:
+    """``.../fer2013_PublicTest.npz`` -> ``.../ferplus_PublicTest.npz``."""
+    name = fer_path.name
+    if not name.startswith("fer2013_"):
+        raise FerPlusError(f"{fer_path}: FER+ votes are found beside fer2013_<split>.npz files only")
+    return fer_path.with_name("ferplus_" + name.removeprefix("fer2013_"))
+
+
+def load_votes(path: Path, *, expected_rows: int | None = None) -> FerPlusVotes:
+    if not path.is_file():
+        raise FerPlusError(f"FER+ votes not found: {path}")
+    with np.load(path) as data:
+        missing = {"votes", "ferplus_labels", "matched"} - set(data.files)
+        if missing:
+            raise FerPlusError(f"{path}: missing {', '.join(sorted(missing))}")
+        votes = FerPlusVotes(
+            votes=np.asarray(data["votes"], dtype=np.uint8),
+            labels=np.asarray(data["ferplus_labels"], dtype=np.int8),
+            matched=np.asarray(data["matched"], dtype=bool),
+        )
+    if votes.votes.shape != (len(votes), len(FERPLUS_CLASSES)) or len(votes.matched) != len(votes):
+        raise FerPlusError(f"{path}: expected votes (N, 10), ferplus_labels (N,) and matched (N,)")
+    if expected_rows is not None and len(votes) != expected_rows:
+        raise FerPlusError(f"{path}: {len(votes)} rows of votes for {expected_rows} faces")
+    return votes
+
+
+def soft_targets(votes: np.ndarray, *, drop_single_votes: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Vote distributions over EMOTIONS, and which faces to train on.
+
+    A face is left out when it has no votes, when not-a-face or unknown got the most votes, or
+    when no vote is left among the seven. Like Barsoum et al., a class with a single vote is
+    treated as a rater's slip and dropped (when another class has more). Returns
+    ``(targets (N, 7) float32 rows summing to 1 where kept, keep (N,) bool)``.
+    """
+    votes = votes.astype(np.float32)
+    if drop_single_votes:
+        votes = np.where((votes <= 1) & (votes.max(axis=1, keepdims=True) > 1), 0.0, votes)
+    top = votes.max(axis=1)
+    keep = (top > 0) & (votes[:, UNKNOWN] < top) & (votes[:, NOT_A_FACE] < top)
+    seven = votes[:, EMOTION_COLUMNS]
+    totals = seven.sum(axis=1)
+    keep &= totals > 0
+    targets = np.where(keep[:, None], seven / np.maximum(totals, 1.0)[:, None], 0.0).astype(np.float32)
+    return targets, keep

@@ -1,0 +1,115 @@
+"""``manage.py convert_emotion_model W.weights.h5 [W2.weights.h5[:width] ...] --out M.tflite``: the served file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inference.datasets import DatasetError, load_evaluation_data
+from inference.ferplus import FerPlusError, ferplus_path_for, load_votes
+
+
+def parse_member(text: str) -> tuple[Path, float]:
+    """``path`` or ``path:width`` (width scales the network's filters, default 1.0)."""
+    path, _, width = text.partition(":")
+    try:
+        return Path(path), float(width) if width else 1.0
+    except ValueError as exc:
+        raise CommandError(f"{text}: expected WEIGHTS or WEIGHTS:WIDTH") from exc
+
+
+class Command(BaseCommand):
+    help = (
+        "Convert trained Keras weights (one network or several, averaged) into the served LiteRT file "
+        "with dynamic-range quantisation, test-time mirror averaging and a temperature baked in. "
+        "--calibrate-on fits the temperature on labelled faces (FER+ majority where the votes are beside "
+        "a fer2013_<split>.npz) and writes the model card (model_card.json, MODEL_CARD.md) beside the file. "
+        "Needs TensorFlow; serving the file does not."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("members", nargs="+", help="Keras .weights.h5 files, each optionally :WIDTH")
+        parser.add_argument("--out", type=Path, required=True, help="the .tflite file to write (JSON manifest beside)")
+        parser.add_argument("--no-mirror", action="store_true", help="score the face only, not also its mirror")
+        parser.add_argument("--temperature", type=float, default=1.0, help="used when --calibrate-on is not given")
+        parser.add_argument("--calibrate-on", type=Path, help="labelled faces (.npz) to fit the temperature on")
+        parser.add_argument("--jaffe", type=Path, help="JAFFE .npz for the card's cross-data-set check")
+        parser.add_argument("--card-extra", type=Path, help="JSON merged into the card (training runs, lineage)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from inference.model_card import write_served_card
+        from inference.serving import Member, ServingSpec, build_ensemble, convert, load_members, manifest_path, sha256
+
+        out: Path = options["out"]
+        if out.suffix != ".tflite":
+            raise CommandError("--out must name a .tflite file")
+        if options["temperature"] <= 0:
+            raise CommandError("--temperature must be positive")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        members = []
+        for path, width in map(parse_member, options["members"]):
+            if not path.is_file():
+                raise CommandError(f"weights not found: {path}")
+            # The manifest names members relative to its folder: keep a copy there (the parity
+            # test and later conversions read them from beside the served file).
+            local = out.parent / path.name
+            if local.resolve() != path.resolve():
+                shutil.copyfile(path, local)
+            members.append(Member(weights=path.name, width=width, sha256=sha256(local)))
+        mirror = not options["no_mirror"]
+        spec = ServingSpec(members=members, mirror=mirror, temperature=options["temperature"])
+        networks = load_members(spec, out.parent)
+        calibration: dict[str, Any] = {}
+        if options["calibrate_on"]:
+            calibration = self.calibrate(networks, options["calibrate_on"], mirror=mirror)
+            spec = ServingSpec(
+                members=members,
+                mirror=mirror,
+                temperature=calibration["temperature"],
+                extra={"calibration": calibration},
+            )
+        out.write_bytes(convert(build_ensemble(networks, mirror=mirror, temperature=spec.temperature)))
+        manifest_path(out).write_text(spec.to_json())
+        self.stdout.write(
+            f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, sha256 {sha256(out)}): {len(members)} network(s) x "
+            f"{2 if mirror else 1} view(s), temperature {spec.temperature:.4f}"
+        )
+        if options["calibrate_on"]:
+            extra = json.loads(options["card_extra"].read_text()) if options["card_extra"] else {}
+            card = write_served_card(
+                out, spec, calibrate_on=options["calibrate_on"], jaffe=options["jaffe"], networks=networks, extra=extra
+            )
+            validation = card["validation"]
+            self.stdout.write(
+                f"served: FER+ majority agreement {validation['accuracy']:.2%} on {validation['n']} faces, "
+                f"FER-2013 labels {validation['fer2013']['accuracy']:.2%}, ECE {validation['ece']:.2%}"
+            )
+
+    def calibrate(self, networks: list[Any], data: Path, *, mirror: bool) -> dict[str, Any]:
+        from inference.calibration import expected_calibration_error, fit_temperature
+        from inference.serving import calibrate, keras_scores
+
+        try:
+            faces = load_evaluation_data(data)
+            votes = load_votes(ferplus_path_for(data), expected_rows=len(faces))
+        except (DatasetError, FerPlusError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        chosen = votes.labels >= 0
+        labels = votes.labels[chosen].astype(int)
+        probabilities = keras_scores(networks, faces.images, mirror=mirror)[chosen]
+        temperature = fit_temperature(probabilities, labels)
+        result = {
+            "temperature": round(temperature, 4),
+            "fitted_on": f"{data.name}, FER+ majority ({len(labels)} faces)",
+            "ece_before": round(expected_calibration_error(probabilities, labels), 4),
+            "ece_after": round(expected_calibration_error(calibrate(probabilities, temperature), labels), 4),
+        }
+        self.stdout.write(
+            f"temperature {temperature:.4f}: ECE {result['ece_before']:.2%} -> {result['ece_after']:.2%} "
+            "(Keras, 15 bins)"
+        )
+        return result

@@ -1,0 +1,134 @@
+"""FER+ votes: soft targets, ``--labels ferplus``, ``--plot``, ``--targets ferplus`` and the GPU data pack."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from inference.emotions import EMOTIONS
+from inference.ferplus import FERPLUS_CLASSES, soft_targets
+from scripts.fer_pack import decode, encode
+
+
+def votes_for(**counts: int) -> np.ndarray:
+    row = np.zeros(len(FERPLUS_CLASSES), dtype=np.uint8)
+    for name, count in counts.items():
+        row[FERPLUS_CLASSES.index(name)] = count
+    return row
+
+
+def test_soft_targets_follow_the_votes_in_our_order_without_contempt_or_slips() -> None:
+    votes = np.stack(
+        [
+            votes_for(happiness=6, neutral=3, surprise=1),  # the single surprise vote is a slip
+            votes_for(sadness=4, contempt=4, neutral=2),  # contempt dropped, the rest renormalised
+            votes_for(NF=8, happiness=2),  # not a face
+            votes_for(unknown=5, anger=5),  # unknown ties the top: left out
+            votes_for(),  # unmatched: no votes
+            votes_for(contempt=10),  # nothing left among the seven
+        ]
+    )
+    targets, keep = soft_targets(votes)
+    assert keep.tolist() == [True, True, False, False, False, False]
+    happy, sad, neutral = (EMOTIONS.index(e) for e in ("happy", "sad", "neutral"))
+    assert targets[0, happy] == pytest.approx(6 / 9)
+    assert targets[0, neutral] == pytest.approx(3 / 9)
+    assert targets[1, sad] == pytest.approx(4 / 6)
+    np.testing.assert_allclose(targets[keep].sum(axis=1), 1.0)
+    assert (targets[~keep] == 0).all()
+
+
+def write_ferplus_split(folder: Path, split: str, n: int, seed: int = 0) -> np.ndarray:
+    """fer2013_<split>.npz and ferplus_<split>.npz; returns the FER+ labels (-1 for every third face)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(EMOTIONS), n).astype(np.uint8)
+    ferplus = np.where(np.arange(n) % 3 == 2, -1, (labels + 1) % len(EMOTIONS)).astype(np.int8)
+    votes = np.zeros((n, len(FERPLUS_CLASSES)), dtype=np.uint8)
+    columns = [4, 5, 6, 1, 3, 2, 0]  # FER+ column of each of EMOTIONS
+    for i in range(n):
+        votes[i, columns[int(labels[i])]] = 3
+        votes[i, columns[int(ferplus[i]) if ferplus[i] >= 0 else 0]] += 7
+    images = rng.integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
+    np.savez(folder / f"fer2013_{split}.npz", images=images, labels=labels, ids=np.arange(n))
+    np.savez(folder / f"ferplus_{split}.npz", votes=votes, ferplus_labels=ferplus, matched=np.ones(n, bool))
+    return ferplus
+
+
+def evaluate(*args: str) -> dict:
+    out = StringIO()
+    call_command("evaluate_emotion_model", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_evaluate_scores_against_the_ferplus_majority_and_reports_fer2013_beside_it(tmp_path: Path) -> None:
+    ferplus = write_ferplus_split(tmp_path, "PublicTest", 12)
+    report = evaluate("--data", str(tmp_path / "fer2013_PublicTest.npz"), "--labels", "ferplus")
+    assert report["labels"] == "ferplus"
+    assert report["n"] == int((ferplus >= 0).sum()) == 8  # faces without a majority are left out
+    assert sum(row["n"] for row in report["per_class"].values()) == 8
+    assert report["fer2013"]["n"] == 12
+    assert 0.0 <= report["ece"] <= 1.0
+    assert sum(row["n"] for row in report["reliability"]) == 8
+
+
+def test_evaluate_needs_the_votes_beside_the_faces_for_ferplus_labels(tmp_path: Path) -> None:
+    write_ferplus_split(tmp_path, "PublicTest", 6)
+    (tmp_path / "ferplus_PublicTest.npz").unlink()
+    with pytest.raises(CommandError, match="FER\\+ votes not found"):
+        evaluate("--data", str(tmp_path / "fer2013_PublicTest.npz"), "--labels", "ferplus")
+    faces = tmp_path / "faces.npz"
+    np.savez(faces, images=np.zeros((2, 48, 48), np.uint8), labels=np.zeros(2, np.uint8))
+    with pytest.raises(CommandError, match=r"beside fer2013_<split>\.npz"):
+        evaluate("--data", str(faces), "--labels", "ferplus")
+    with pytest.raises(CommandError, match="invalid choice"):
+        evaluate("--data", str(faces), "--labels", "majority")
+
+
+def test_evaluate_plots_a_reliability_diagram_png(tmp_path: Path) -> None:
+    write_ferplus_split(tmp_path, "PublicTest", 9)
+    plot = tmp_path / "reliability.png"
+    report = evaluate("--data", str(tmp_path / "fer2013_PublicTest.npz"), "--labels", "ferplus", "--plot", str(plot))
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = cv2.imread(str(plot))
+    assert image is not None
+    assert image.shape[0] > 300
+    assert "ece" in report
+
+
+def test_training_on_ferplus_votes_runs_one_tiny_epoch(tmp_path: Path) -> None:
+    write_ferplus_split(tmp_path, "Training", 48, seed=1)
+    ferplus = write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
+    out_dir = tmp_path / "model"
+    log = StringIO()
+    call_command(
+        "train_emotion_model",
+        *("--data", str(tmp_path), "--out", str(out_dir), "--epochs", "1", "--batch-size", "16"),
+        *("--targets", "ferplus"),
+        stdout=log,
+    )
+    assert f"training on 48 faces, validating on {int((ferplus >= 0).sum())}" in log.getvalue()
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["training"]["targets"] == "ferplus"
+    assert card["training"]["label_smoothing"] == 0.0
+    assert card["validation"]["n"] == 8
+
+
+def test_ferplus_targets_need_the_npz_folder(tmp_path: Path) -> None:
+    csv = tmp_path / "fer2013.csv"
+    pixels = " ".join(["0"] * 2304)
+    csv.write_text("emotion,pixels,Usage\n" + "".join(f"0,{pixels},{usage}\n" for usage in ("Training", "PublicTest")))
+    with pytest.raises(CommandError, match="--targets ferplus needs"):
+        call_command("train_emotion_model", "--data", str(csv), "--out", str(tmp_path / "m"), "--targets", "ferplus")
+
+
+def test_the_gpu_data_pack_is_lossless() -> None:
+    faces = np.random.default_rng(3).integers(0, 256, size=(5, 46, 46), dtype=np.uint8)
+    faces[0] = 255  # flat and extreme faces wrap around the predictor's residuals
+    faces[1] = 0
+    assert np.array_equal(decode(encode(faces), faces.shape), faces)

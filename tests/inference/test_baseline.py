@@ -14,7 +14,6 @@ from inference.baseline import (
     MIN_CALIBRATION_FACES,
     NEUTRAL,
     POPULATION_NEUTRAL,
-    RESTING_TOLERANCE,
     Baseline,
     CalibrationRefused,
     adjust,
@@ -74,9 +73,9 @@ def test_adjusted_scores_stay_a_distribution(scores: list[float], baseline: Base
 def test_the_resting_face_itself_reads_neutral(baseline: Baseline) -> None:
     adjusted = adjust(baseline.resting_reading(), baseline)
     assert int(adjusted.argmax()) == NEUTRAL
-    # On every expression it over-read, it now reads like the population's neutral face (within the tolerance).
+    # On every expression it over-read, it now reads like the population's ordinary neutral face.
     odds = np.log(adjusted) - np.log(adjusted[NEUTRAL])
-    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + np.array(RESTING_TOLERANCE) + 1e-9)
+    assert np.all(odds <= np.array(POPULATION_NEUTRAL) + 1e-9)
 
 
 @given(st.lists(scores_strategy, min_size=MIN_CALIBRATION_FACES, max_size=40))
@@ -117,7 +116,7 @@ def test_a_sad_resting_face_reads_neutral_while_a_real_frown_still_reads_sad() -
 
 
 def test_a_resting_face_more_neutral_than_the_population_changes_nothing() -> None:
-    calm = reading(neutral=0.94)
+    calm = reading(neutral=0.9994)  # 0.0001 each of the others: below every POPULATION_NEUTRAL odds
     baseline = build_baseline([calm] * 12)
     smile = np.array(reading(happy=0.7, neutral=0.2))
     assert adjust(smile, baseline).tolist() == pytest.approx(smile.tolist())
@@ -177,13 +176,21 @@ def test_a_baseline_refuses_bad_numbers() -> None:
         Baseline(log_scores=(0.0,) * 7, faces=0)
 
 
-def test_the_population_reference_is_the_mean_log_odds_of_faces_read_neutral() -> None:
-    faces = np.array([reading(sad=0.2, neutral=0.7), reading(sad=0.1, neutral=0.8), reading(happy=0.9)])
+def test_the_population_reference_is_a_quantile_of_the_neutral_faces_log_odds() -> None:
+    faces = np.array([reading(sad=share, neutral=0.7) for share in (0.01, 0.02, 0.05, 0.1, 0.2)])
     reference = population_reference(faces)
     assert reference[NEUTRAL] == 0.0
-    expected = (math.log(0.2 / 0.7) + math.log(0.1 / 0.8)) / 2
-    assert reference[SAD] == pytest.approx(expected, abs=1e-3)
+    assert reference[SAD] == pytest.approx(math.log(0.1 / 0.7), abs=1e-3)  # the upper quartile of five
+    assert population_reference(faces, quantile=0.5)[SAD] == pytest.approx(math.log(0.05 / 0.7), abs=1e-3)
     assert reference[HAPPY] < 0
+    with pytest.raises(ValueError, match="shape"):
+        population_reference(np.zeros((0, 7)))
+
+
+def test_the_shipped_reference_reads_as_a_neutral_face() -> None:
+    reading_of_reference = np.exp(POPULATION_NEUTRAL) / np.exp(POPULATION_NEUTRAL).sum()
+    assert int(reading_of_reference.argmax()) == NEUTRAL
+    assert all(value < 0 for index, value in enumerate(POPULATION_NEUTRAL) if index != NEUTRAL)
 
 
 # --- Corrections that refresh the baseline --------------------------------------------------------

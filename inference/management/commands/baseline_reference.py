@@ -1,8 +1,8 @@
 """``manage.py baseline_reference --data FACES``: the population's neutral face for ``inference.baseline``.
 
 Scores the neutral faces of FACES (any form ``evaluate_emotion_model`` reads) with the given
-weights and prints ``POPULATION_NEUTRAL``: the mean log-odds against neutral of the faces the
-model reads as neutral. Run it on FER-2013 PublicTest whenever the shipped weights change.
+weights and prints ``POPULATION_NEUTRAL``: per expression, the upper quartile of the faces'
+log-odds against neutral. Run it on FER-2013 PublicTest whenever the served model changes.
 """
 
 from __future__ import annotations

@@ -467,7 +467,7 @@ def test_calibrating_from_the_popup_refuses_a_smiling_face_and_a_self_report_is_
         "SELECT b.id FROM moods_personalbaseline b JOIN accounts_user u ON u.id = b.user_id WHERE u.email = %s", email
     )
     popup.get_by_role("button", name="Stop").click()
-    expect(popup.locator("#camera")).to_have_text("Camera: off")
+    expect(popup.locator("#camera")).to_have_text("Camera off")
 
     # "How do you feel?" from the popup: stored for the device's owner.
     popup.get_by_label("Note (optional)").fill("smiling for the camera")

@@ -238,6 +238,12 @@ def test_every_variable_the_compose_file_reads_is_documented_in_env_example() ->
     assert used - documented_variables() == set()
 
 
+def test_no_variable_is_nested_in_another_variables_default() -> None:
+    # docker-compose 1.x leaves ${A:-x${B}y} unexpanded (found by tests/deploy/test_compose_live.py).
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    assert re.findall(r"\$\{[^}]*\$\{", text) == []
+
+
 def test_secrets_come_from_env_and_are_required(compose: dict[str, Any]) -> None:
     text = (PROJECT_ROOT / "docker-compose.yml").read_text()
     assert "${SMILE_SECRET_KEY:?" in text
@@ -256,7 +262,8 @@ def test_check_deploy_is_clean_with_the_environment_compose_gives_the_image(comp
     for name in ("web1", "worker", "beat", "migrate"):
         service_env = {key: str(value) for key, value in rendered["services"][name]["environment"].items()}
         assert service_env["SMILE_DEBUG"] == "0", name
-        assert service_env["SMILE_DATABASE_URL"] == "postgres://smile:pg-password@postgres:5432/smile", name
+        assert service_env["SMILE_DATABASE_URL"] == "postgres://smile@postgres:5432/smile", name
+        assert service_env["PGPASSWORD"] == "pg-password", name
         assert service_env["SMILE_REDIS_URL"] == "redis://redis:6379/0", name
         clean = {key: value for key, value in os.environ.items() if not key.startswith(("SMILE_", "DJANGO_"))}
         done = subprocess.run(

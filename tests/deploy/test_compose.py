@@ -205,9 +205,12 @@ def test_beat_schedules_the_clean_up_tasks() -> None:
     assert scheduled <= set(app.tasks)
 
 
-def test_redis_never_evicts_broker_keys(compose: dict[str, Any]) -> None:
+def test_redis_never_evicts_broker_keys_and_writes_nothing_to_disk(compose: dict[str, Any]) -> None:
     command = as_command(compose["services"]["redis"]["command"])
     assert option(command, "--maxmemory-policy") == "noeviction"
+    # Frames pass through the broker's queues: no append-only file, no snapshot.
+    assert option(command, "--appendonly") == "no"
+    assert option(command, "--save") == ""
 
 
 def test_services_start_in_order_on_health_conditions(compose: dict[str, Any]) -> None:

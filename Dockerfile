@@ -1,12 +1,17 @@
-# syntax=docker/dockerfile:1
 # One image for every Python service of docker-compose.yml (daphne, Celery worker and beat,
 # migrate); each service gives its own command. Multi-stage: pip and any compiler stay in the
-# build stages, the final stages hold the virtual environment, the code and the static files,
-# and run as an unprivileged user. Nothing secret is baked in: configuration comes from the
+# build stage, the final stage holds the virtual environment, the code and the static files,
+# and runs as an unprivileged user. Nothing secret is baked in: configuration comes from the
 # environment at run time (.env, see .env.example).
 #
-#   docker build -t smile .                    # the CPU image (target "app", the default)
-#   docker build --target gpu -t smile:gpu .   # TensorFlow with CUDA, for `--profile gpu`
+#   docker build -t smile .                                       # the CPU image
+#   docker build --build-arg TENSORFLOW=gpu -t smile:gpu .        # TensorFlow with CUDA, for `--profile gpu`
+#
+# Both BuildKit and the classic builder (DOCKER_BUILDKIT=0, docker-compose 1.x) build it, with
+# no `# syntax=` line: BuildKit's built-in frontend needs no image from a registry. The GPU
+# variant is a build argument rather than a stage of its own because the classic builder builds
+# every stage before its target: a GPU stage would download gigabytes of CUDA wheels for the
+# CPU image too.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -16,15 +21,28 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
-COPY requirements.txt constraints.txt /tmp/requirements/
-RUN pip install -c /tmp/requirements/constraints.txt -r /tmp/requirements/requirements.txt
-
-# The same environment with TensorFlow built for NVIDIA GPUs instead of tensorflow-cpu
-# (same version; its CUDA libraries come pinned by TensorFlow's "and-cuda" extra).
-FROM build AS build-gpu
-COPY requirements-gpu.txt /tmp/requirements/
-RUN pip uninstall -y tensorflow-cpu \
-    && pip install -c /tmp/requirements/constraints.txt -r /tmp/requirements/requirements-gpu.txt
+# Behind a proxy that inspects TLS, pip must trust the proxy's CA: pass its certificate(s), PEM
+# text, as a build argument (README, "Production"):
+#   docker compose build --build-arg EXTRA_CA_CERTS="$(cat /path/to/proxy-ca.pem)"
+# pip then trusts the image's CA bundle plus these, in this stage only: the final image copies
+# /opt/venv and nothing else from here. Empty (the default), pip uses its own bundle.
+ARG EXTRA_CA_CERTS=""
+RUN if [ -n "$EXTRA_CA_CERTS" ]; then \
+        cat /etc/ssl/certs/ca-certificates.crt > /etc/pip-ca.pem \
+        && printf '%s\n' "$EXTRA_CA_CERTS" >> /etc/pip-ca.pem \
+        && printf '[global]\ncert = /etc/pip-ca.pem\n' > /etc/pip.conf; \
+    fi
+COPY requirements.txt requirements-gpu.txt constraints.txt /tmp/requirements/
+# TENSORFLOW=gpu (docker-compose.yml's worker-gpu): TensorFlow built for NVIDIA GPUs instead of
+# tensorflow-cpu (same version; its CUDA libraries come pinned by TensorFlow's "and-cuda" extra).
+ARG TENSORFLOW=cpu
+RUN pip install -c /tmp/requirements/constraints.txt -r /tmp/requirements/requirements.txt \
+    && case "$TENSORFLOW" in \
+        cpu) ;; \
+        gpu) pip uninstall -y tensorflow-cpu \
+             && pip install -c /tmp/requirements/constraints.txt -r /tmp/requirements/requirements-gpu.txt ;; \
+        *) echo "TENSORFLOW is cpu or gpu, not $TENSORFLOW" >&2; exit 1 ;; \
+    esac
 
 # --- Runtime base: no compilers, no pip cache, an unprivileged user --------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -44,18 +62,7 @@ EXPOSE 8000
 # gives each long-running service its own (web: python -m deploy.healthcheck).
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "smile_site.asgi:application"]
 
-# --- GPU image ------------------------------------------------------------------------------
-FROM runtime AS gpu
-COPY --from=build-gpu /opt/venv /opt/venv
-COPY . /app
-# Hashed static files for ManifestStaticFilesStorage. The key exists for this command only
-# (settings refuse to load without one in production); it is never stored in the image.
-RUN SMILE_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-    SMILE_ALLOWED_HOSTS=build.invalid \
-    python manage.py collectstatic --noinput
-USER smile:smile
-
-# --- CPU image (the default target) ----------------------------------------------------------
+# --- The image (the default target; TENSORFLOW picks its TensorFlow) -------------------------
 FROM runtime AS app
 COPY --from=build /opt/venv /opt/venv
 COPY . /app

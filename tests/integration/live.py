@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import psycopg
 import websockets
@@ -307,6 +307,24 @@ def restart_daphne(site: LiveSite) -> None:
 # --- A browser ----------------------------------------------------------------------------
 
 
+class Site(Protocol):
+    """What a client needs of a site: its public origin, the stream's URL, a browser for it.
+
+    A ``LiveSite`` (processes started here) or the compose stack (tests/deploy/test_compose_live.py).
+    """
+
+    @property
+    def origin(self) -> str: ...
+
+    @property
+    def ws_url(self) -> str: ...
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None: ...
+
+    def web_client(self) -> WebClient: ...
+
+
 @dataclass(frozen=True)
 class Page:
     status: int
@@ -379,7 +397,7 @@ class PairedDevice:
     token: str
 
 
-def pair_through_the_pages(site: LiveSite, *, device_name: str = "Chrome on the live test") -> PairedDevice:
+def pair_through_the_pages(site: Site, *, device_name: str = "Chrome on the live test") -> PairedDevice:
     """Sign up and pair a device as a person and the extension would: the API, the /pair/ pages, polling."""
     extension = site.web_client()
     status, started = extension.post_json("/api/pair/start", {"device_name": device_name})
@@ -488,7 +506,7 @@ class StreamClient:
 
 
 @contextlib.asynccontextmanager
-async def open_stream(site: LiveSite, *, token: str | None = None) -> AsyncIterator[StreamClient]:
+async def open_stream(site: Site, *, token: str | None = None) -> AsyncIterator[StreamClient]:
     """A socket with the site's own Origin; authenticated (and ``ready`` received) when ``token`` is given."""
     async with websockets.connect(
         site.ws_url,

@@ -96,11 +96,26 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("SMILE_REDIS_URL")
+# channels_redis waits for a socket's next message with a 5 s BZPOPMIN; redis-py (8.x) gives up
+# on any read after its default 5 s socket timeout, which crashed every socket idle for 5 s
+# (closed 1011). The read timeout must outlast the blocking pop; a dead Redis is still noticed.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5.0,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:

@@ -50,6 +50,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
+        self.cleaned_up = False
         await self.accept()
         user_id = session_user_id(self.scope)
         if user_id is not None:
@@ -180,18 +181,36 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if encourage is not None:
             await self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A handler that raises ends the consumer without ``websocket.disconnect``: clean up
+        # anyway, so no window timer outlives it and no dead channel stays in a group.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.clean_up()
+
     async def disconnect(self, code: int) -> None:
+        await self.clean_up()
+
+    async def clean_up(self) -> None:
+        """Stop the timers, store the open window, leave the groups; once, however the consumer ends."""
+        if getattr(self, "cleaned_up", True):  # never connected, or already cleaned up
+            return
+        self.cleaned_up = True
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         try:
             await self.close_window(flush=True, notify=False)
         except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
         for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as exc:  # the layer is down: its group entries expire on their own
+                logger.warning("could not leave group %s: %s", group, type(exc).__name__)
 
     async def send_json(self, message: messages.ServerMessage) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

@@ -1,0 +1,104 @@
+"""The stream off the happy path (issue 14): idle sockets, crashes, lost revocations, hostile text.
+
+Each test here failed on the code before its fix. The Redis tests use the channel layer exactly
+as ``smile_site/settings.py`` configures it for production (``SMILE_REDIS_URL`` set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from accounts.models import User
+from moods.stream import consumer as consumers
+from moods.stream import messages
+from tests.factories import make_user, pair_device
+from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Longer than both channels_redis's 5 s BZPOPMIN and redis-py's default 5 s socket timeout.
+IDLE_SECONDS = 16.0
+
+
+@pytest.fixture(autouse=True)
+def in_process_inference(settings) -> None:
+    settings.SMILE_INFERENCE_EXECUTOR = "thread"
+    use_dispatcher(fake_classify)
+
+
+@pytest.fixture
+def user() -> User:
+    return make_user()
+
+
+async def authenticated(token: str) -> WebsocketCommunicator:
+    communicator = await open_socket()
+    await communicator.send_json_to({"type": "auth", "token": token})
+    ready = await communicator.receive_json_from(timeout=5)
+    assert ready["type"] == "ready"
+    return communicator
+
+
+@pytest.fixture
+def redis_channel_layer(redis_url: str) -> None:
+    """The production channel layer (settings with ``SMILE_REDIS_URL``), fresh for this test's loop."""
+    assert django_settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    channel_layers.backends.clear()
+
+
+@pytest.mark.services
+@pytest.mark.usefixtures("redis_channel_layer")
+async def test_idle_and_paused_sockets_stay_open_on_the_redis_layer(user: User) -> None:
+    idle = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    paused = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    await paused.send_json_to({"type": "pause"})
+    assert (await paused.receive_json_from(timeout=5))["type"] == "paused"
+
+    await asyncio.sleep(IDLE_SECONDS)
+
+    for communicator in (idle, paused):
+        await communicator.send_json_to({"type": "ping"})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await paused.send_json_to({"type": "resume"})
+    assert (await paused.receive_json_from(timeout=5))["type"] == "resumed"
+    await idle.send_to(bytes_data=b"face")
+    assert (await idle.receive_json_from(timeout=5))["type"] == "result"
+    for communicator in (idle, paused):
+        await communicator.disconnect()
+
+
+def window_timers() -> list[asyncio.Task[object]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "close_windows_when_due" in getattr(task.get_coro(), "__qualname__", "")
+    ]
+
+
+async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
+    settings, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    device, token = await database_sync_to_async(pair_device)(user=user)
+    communicator = await authenticated(token)
+    assert len(window_timers()) == 1
+
+    def explode() -> messages.Pong:
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(consumers.messages, "pong", explode)
+    await communicator.send_json_to({"type": "ping"})
+    with pytest.raises(RuntimeError, match="a bug in a handler"):
+        await communicator.receive_output(timeout=5)
+
+    await asyncio.sleep(0.1)
+    assert window_timers() == []
+    layer = get_channel_layer()
+    for group in (messages.user_group(user.pk), messages.device_group(device.pk)):
+        assert not layer.groups.get(group), f"a dead channel stayed in {group}"  # type: ignore[union-attr]

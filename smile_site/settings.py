@@ -140,6 +140,16 @@ SMILE_INFERENCE_QUEUE = "inference"
 CELERY_TASK_ROUTES = {"inference.stream_frame": {"queue": SMILE_INFERENCE_QUEUE}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A frame a worker took but never acknowledged (it died) goes back on its queue after the
+# visibility timeout, where the next worker discards it as expired: so no frame lingers in
+# Redis's ``unacked`` hash for Celery's default hour. The timeout outlasts a frame's whole
+# life on a worker (STREAM_EXPIRES_SECONDS + STREAM_TIME_LIMIT in moods/stream/tasks.py), so
+# a live frame is never scored twice; the sweep for abandoned messages runs every 5 s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 30,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic clean-up, run by `celery -A smile_site beat` in production.
 CELERY_BEAT_SCHEDULE = {

@@ -266,6 +266,9 @@ SMILE_INFERENCE_THREADS = env_int("SMILE_INFERENCE_THREADS", 2, minimum=1)
 SMILE_INFERENCE_MAX_PENDING = env_int("SMILE_INFERENCE_MAX_PENDING", 32, minimum=1)
 SMILE_INFERENCE_BATCH_SIZE = env_int("SMILE_INFERENCE_BATCH_SIZE", 16, minimum=1)
 SMILE_PENDING_WINDOWS = env_int("SMILE_PENDING_WINDOWS", 1000, minimum=1)
+# An open socket re-checks its device (revoked?) and account (disabled?) this often, in case
+# the revocation's channel-layer message was lost.
+SMILE_DEVICE_RECHECK_SECONDS = env_int("SMILE_DEVICE_RECHECK_SECONDS", 30, minimum=1)
 # Rate-limit overrides, "name=hits/seconds,..." (names and defaults in accounts/conf.py).
 SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
 if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):

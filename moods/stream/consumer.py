@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -23,7 +24,7 @@ from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.stream import dispatch, messages, selectors
 from moods.stream.aggregator import WindowAggregator
-from moods.stream.auth import authenticate_stream_token, session_user_id
+from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id
 from moods.stream.config import stream_config
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
@@ -45,7 +46,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
     device_id: int | None = None
 
     async def connect(self) -> None:
-        limits = StreamLimits.from_config(stream_config())
+        config = stream_config()
+        limits = StreamLimits.from_config(config)
+        self.recheck_seconds = config.device_recheck_seconds
+        self.recheck: asyncio.Task[None] | None = None
         self.session = StreamSession(limits)
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
         self.joined: list[str] = []
@@ -164,10 +168,29 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- windows --------------------------------------------------------------------------
 
     async def close_windows_when_due(self) -> None:
+        next_recheck = time.monotonic() + self.recheck_seconds
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            if time.monotonic() >= next_recheck and (self.recheck is None or self.recheck.done()):
+                # Its own task: a slow database must not hold up the windows.
+                next_recheck = time.monotonic() + self.recheck_seconds
+                self.recheck = asyncio.create_task(self.recheck_device())
+                self.tasks.append(self.recheck)
+                self.tasks = [task for task in self.tasks if not task.done()]
             if self.aggregator.due():
                 await self.close_window()
+
+    async def recheck_device(self) -> None:
+        """Close 4403 if the device was revoked (or the account disabled) and the message was lost."""
+        if self.user_id is None:
+            return
+        try:
+            allowed = await database_sync_to_async(may_still_stream)(user_id=self.user_id, device_id=self.device_id)
+        except Exception as exc:  # the database is down: the socket goes on, the next re-check decides
+            logger.warning("device re-check of user %s failed: %s", self.user_id, type(exc).__name__)
+            return
+        if not allowed:
+            await self.close(code=CLOSE_REVOKED)
 
     async def close_window(self, *, flush: bool = False, notify: bool = True) -> None:
         window = self.aggregator.flush() if flush else self.aggregator.close()

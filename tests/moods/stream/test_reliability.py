@@ -7,15 +7,16 @@ as ``smile_site/settings.py`` configures it for production (``SMILE_REDIS_URL`` 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.utils import timezone
 
-from accounts.models import User
-from moods.stream import consumer as consumers
+from accounts.models import Device, User
 from moods.stream import messages
 from tests.factories import make_user, pair_device
 from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
@@ -92,7 +93,7 @@ async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
     def explode() -> messages.Pong:
         raise RuntimeError("a bug in a handler")
 
-    monkeypatch.setattr(consumers.messages, "pong", explode)
+    monkeypatch.setattr(messages, "pong", explode)
     await communicator.send_json_to({"type": "ping"})
     with pytest.raises(RuntimeError, match="a bug in a handler"):
         await communicator.receive_output(timeout=5)
@@ -101,4 +102,39 @@ async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
     assert window_timers() == []
     layer = get_channel_layer()
     for group in (messages.user_group(user.pk), messages.device_group(device.pk)):
-        assert not layer.groups.get(group), f"a dead channel stayed in {group}"  # type: ignore[union-attr]
+        assert not layer.groups.get(group), f"a dead channel stayed in {group}"
+
+
+async def test_a_device_revoked_without_its_message_is_closed_4403_by_the_periodic_recheck(
+    settings, user: User
+) -> None:
+    settings.SMILE_DEVICE_RECHECK_SECONDS = 1
+    device, token = await database_sync_to_async(pair_device)(user=user)
+    communicator = await authenticated(token)
+    # Revoked in the database only: the channel-layer message is lost.
+    await database_sync_to_async(Device.objects.filter(pk=device.pk).update)(revoked_at=timezone.now())
+    started = time.monotonic()
+    assert await closed_with(communicator, timeout=5) == 4403
+    assert time.monotonic() - started < 3.5
+
+
+async def test_a_disabled_account_is_closed_4403_by_the_periodic_recheck(settings, user: User) -> None:
+    settings.SMILE_DEVICE_RECHECK_SECONDS = 1
+    communicator = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    await database_sync_to_async(User.objects.filter(pk=user.pk).update)(is_active=False)
+    assert await closed_with(communicator, timeout=5) == 4403
+
+
+async def test_an_active_device_stays_open_across_rechecks(settings, user: User) -> None:
+    settings.SMILE_DEVICE_RECHECK_SECONDS = 1
+    communicator = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    await asyncio.sleep(2.5)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+async def closed_with(communicator: WebsocketCommunicator, *, timeout: float) -> int:
+    message = await communicator.receive_output(timeout=timeout)
+    assert message["type"] == "websocket.close"
+    return int(message["code"])

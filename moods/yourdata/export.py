@@ -34,6 +34,13 @@ CSV_COLUMNS = (
 )
 EVENT_FIELDS = ("started_at", "ended_at", "seconds", "frames", "faces", *EMOTIONS, "dominant", "device__name")
 ENCOURAGEMENT_FIELDS = ("sent_at", "message", "trigger", "includes_resources", "feedback", "feedback_at")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula: a leading quote defuses one."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def _events(user_id: int) -> Iterator[tuple[Any, ...]]:
@@ -61,7 +68,8 @@ def _local(moment: datetime | None, tz: tzinfo) -> str:
 def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
     """One CSV: a header, one ``mood`` row per stored window, then one ``encouragement`` row per nudge."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any field holding a CR or LF of its own.
+    writer = csv.writer(buffer, lineterminator="\r\n")
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -83,7 +91,7 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
                 faces,
                 *scores,
                 dominant,
-                device or "",
+                _cell(device or ""),
                 "",
                 "",
                 "",
@@ -93,7 +101,8 @@ def export_csv(*, user_id: int, tz: tzinfo) -> Iterator[str]:
             yield flush()
     for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id):
         empty = [""] * (len(EMOTIONS) + 5)
-        writer.writerow(["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback])
+        row = ["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback]
+        writer.writerow([_cell(value) for value in row])
     yield flush()
 
 

@@ -113,3 +113,19 @@ def test_deleting_everything_spares_other_users(user_id: int) -> None:
 def test_deleting_needs_both_days_or_neither(user_id: int) -> None:
     with pytest.raises(ValueError, match="both days"):
         deletion.delete_days(user_id=user_id, tz=BERLIN, first=date(2026, 3, 28), last=None)
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+)
+def test_the_csv_export_defuses_spreadsheet_formulas_in_device_names(user_id: int, name: str) -> None:
+    from accounts.models import Device
+
+    device = Device.objects.create(user_id=user_id, name=name, token_hash=f"hash-{name!r}")
+    stored = event(user_id, utc(2026, 5, 4, 10), sad=0.5)
+    MoodEvent.objects.filter(pk=stored.pk).update(device=device)
+
+    [row] = csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN)), newline=""))
+
+    assert row["device"] == "'" + name
+    assert float(row["sad"]) == 0.5  # numbers are left alone

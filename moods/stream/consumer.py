@@ -26,6 +26,7 @@ from moods.stream import dispatch, messages, selectors
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id
 from moods.stream.config import stream_config
+from moods.stream.device_rate import take_frame_token
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
 from moods.stream.windows import store_window
@@ -98,6 +99,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def frame(self, data: bytes) -> None:
         verdict = self.session.frame(len(data))
+        if (
+            isinstance(verdict, Accept)
+            and self.device_id is not None
+            and not await take_frame_token(self.device_id, max_fps=self.session.limits.max_fps)
+        ):
+            verdict = self.session.rate_limited_by_device(verdict.seq)
         if isinstance(verdict, Accept):
             try:
                 dispatch.submit(frame=data, reply_channel=self.channel_name, seq=verdict.seq)

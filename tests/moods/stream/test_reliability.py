@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Device, User
 from moods.stream import messages
+from moods.stream.session import parse_control
 from tests.factories import make_user, pair_device
 from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
 
@@ -138,3 +139,52 @@ async def closed_with(communicator: WebsocketCommunicator, *, timeout: float) ->
     message = await communicator.receive_output(timeout=timeout)
     assert message["type"] == "websocket.close"
     return int(message["code"])
+
+
+DEEP_JSON = "[" * 4000 + "]" * 4000  # under the 4 KiB text limit, deeper than Python's recursion limit
+DEEP_OBJECT = '{"type": "ping", "x": ' + "[" * 2000 + "]" * 2000 + "}"
+
+
+@pytest.mark.parametrize("text", [DEEP_JSON[:4000], DEEP_OBJECT])
+def test_parse_control_refuses_deeply_nested_json(text: str) -> None:
+    assert parse_control(text) is None
+
+
+async def test_deeply_nested_json_before_auth_closes_4401() -> None:
+    communicator = await open_socket()
+    await communicator.send_to(text_data=DEEP_JSON[:4000])
+    assert await closed_with(communicator, timeout=5) == 4401
+
+
+async def test_deeply_nested_json_after_auth_is_a_bad_message_and_the_socket_stays_open(user: User) -> None:
+    communicator = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    await communicator.send_to(text_data=DEEP_OBJECT)
+    assert await communicator.receive_json_from(timeout=5) == {"type": "error", "seq": None, "code": "bad_message"}
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+async def test_one_devices_sockets_share_its_frame_rate(user: User) -> None:
+    # Reconnecting (or opening several sockets) must not multiply max_fps (2): each socket's own
+    # bucket would accept 2 frames at once, 6 in all; the device's shared bucket accepts 2.
+    token = (await database_sync_to_async(pair_device)(user=user))[1]
+    sockets = [await authenticated(token) for _ in range(3)]
+    for communicator in sockets:
+        for _ in range(4):
+            await communicator.send_to(bytes_data=b"face")
+    answers = [await communicator.receive_json_from(timeout=5) for communicator in sockets for _ in range(4)]
+    results = [answer for answer in answers if answer["type"] == "result"]
+    assert len(results) <= 3, [answer.get("reason", answer["type"]) for answer in answers]
+    assert {answer["reason"] for answer in answers if answer["type"] == "dropped"} <= {"rate_limited", "busy"}
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def test_another_devices_rate_is_its_own(user: User) -> None:
+    first = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    second = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    for communicator in (first, second):
+        await communicator.send_to(bytes_data=b"face")
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "result"
+        await communicator.disconnect()

@@ -86,6 +86,10 @@ TEMPLATES = [
 DATABASE_URL = env_str("SMILE_DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A partitioned or frozen Postgres fails a connect within seconds instead of hanging
+        # it (libpq waits forever by default); the whole handshake counts.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 else:
     DATABASES = {
         "default": {

@@ -29,12 +29,18 @@ from moods.stream.config import stream_config
 from moods.stream.device_rate import take_frame_token
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
-from moods.stream.windows import store_window
+from moods.stream.windows import window_writer
 
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT_SECONDS = 5.0
 TICK_SECONDS = 1.0
+# On disconnect, wait at most this long for the socket's window writes (they go on after).
+WRITES_WAIT_ON_DISCONNECT = 5.0
+
+
+# Channel-layer sends started from callbacks, kept referenced until they finish.
+_background: set[asyncio.Future[None]] = set()
 
 
 def capture_defaults(user_id: int) -> messages.CaptureDefaults:
@@ -55,6 +61,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
+        self.writes: set[asyncio.Future[messages.Encourage | None]] = set()
         self.cleaned_up = False
         await self.accept()
         user_id = session_user_id(self.scope)
@@ -205,11 +212,27 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         if notify:
             await self.send_json(messages.mood_for(window))
-        encourage = await database_sync_to_async(store_window)(
+        # Stored on the window writer's own thread: nothing here waits on the database.
+        stored = window_writer.get().submit(
             user_id=self.user_id, device_id=self.device_id, window=window, now=timezone.now()
         )
+        if stored is not None:
+            write = asyncio.wrap_future(stored)
+            self.writes.add(write)
+            write.add_done_callback(self.window_stored)
+
+    def window_stored(self, write: asyncio.Future[messages.Encourage | None]) -> None:
+        self.writes.discard(write)
+        if write.cancelled() or write.exception() is not None or self.user_id is None:
+            if not write.cancelled() and write.exception() is not None:
+                logger.warning("mood window of user %s not stored: %s", self.user_id, type(write.exception()).__name__)
+            return
+        encourage = write.result()
         if encourage is not None:
-            await self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+            send = self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+            task = asyncio.ensure_future(send)
+            _background.add(task)
+            task.add_done_callback(_background.discard)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # A handler that raises ends the consumer without ``websocket.disconnect``: clean up
@@ -234,6 +257,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await task
         try:
             await self.close_window(flush=True, notify=False)
+            if self.writes:
+                await asyncio.wait(set(self.writes), timeout=WRITES_WAIT_ON_DISCONNECT)
         except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
         for group in self.joined:

@@ -7,7 +7,10 @@ as ``smile_site/settings.py`` configures it for production (``SMILE_REDIS_URL`` 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -17,7 +20,8 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from accounts.models import Device, User
-from moods.stream import messages
+from moods.models import MoodEvent
+from moods.stream import messages, windows
 from moods.stream.session import parse_control
 from tests.factories import make_user, pair_device
 from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
@@ -188,3 +192,70 @@ async def test_another_devices_rate_is_its_own(user: User) -> None:
         await communicator.send_to(bytes_data=b"face")
         assert (await communicator.receive_json_from(timeout=5))["type"] == "result"
         await communicator.disconnect()
+
+
+@pytest.fixture
+def frozen_window_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Every window write blocks (a frozen database) until the test releases it."""
+    release = threading.Event()
+    started = threading.Event()
+    real = windows.store_window
+
+    def frozen(**kwargs: Any) -> Any:
+        started.set()
+        release.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(windows, "store_window", frozen)
+    release.started = started  # type: ignore[attr-defined]
+    yield release
+    release.set()
+    assert windows.window_writer.get().wait_idle(10)
+
+
+async def test_a_frozen_window_write_does_not_hold_up_results_pauses_or_new_sockets(
+    settings, user: User, frozen_window_writes: threading.Event
+) -> None:
+    settings.SMILE_WINDOW_SECONDS = 1
+    first = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    await first.send_to(bytes_data=b"face")
+    assert (await first.receive_json_from(timeout=5))["type"] == "result"
+    assert (await first.receive_json_from(timeout=5))["type"] == "mood"  # its window closes: the write freezes
+    started: threading.Event = frozen_window_writes.started  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(started.wait, 5)
+
+    # Results keep flowing, a pause (which flushes the window) answers at once, and a new
+    # socket authenticates: none of it waits on the frozen write.
+    await first.send_to(bytes_data=b"face")
+    assert (await first.receive_json_from(timeout=2))["type"] == "result"
+    await first.send_json_to({"type": "pause"})
+    answers = [(await first.receive_json_from(timeout=2))["type"] for _ in range(2)]
+    assert answers == ["mood", "paused"]  # the pause flushes the open window first
+    second = await asyncio.wait_for(authenticated((await database_sync_to_async(pair_device)(user=user))[1]), 3)
+    await second.send_to(bytes_data=b"face")
+    assert (await second.receive_json_from(timeout=2))["type"] == "result"
+
+    frozen_window_writes.set()
+    for communicator in (first, second):
+        await communicator.disconnect()
+
+
+async def test_every_window_is_written_once_after_a_frozen_write_thaws(
+    settings, user: User, frozen_window_writes: threading.Event
+) -> None:
+    settings.SMILE_WINDOW_SECONDS = 1
+    communicator = await authenticated((await database_sync_to_async(pair_device)(user=user))[1])
+    for _ in range(3):
+        await communicator.send_to(bytes_data=b"face")
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "result"
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "mood"
+    frozen_window_writes.set()
+    await communicator.disconnect()
+
+    async def stored() -> int:
+        return await database_sync_to_async(MoodEvent.objects.filter(user=user).count)()
+
+    deadline = time.monotonic() + 10
+    while await stored() < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert await stored() == 3

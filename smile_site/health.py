@@ -1,4 +1,5 @@
-"""``/healthz``: whether this process reaches its database and Redis, as JSON, within 2 s.
+"""``/healthz``: whether this process reaches its database and Redis, and (in Celery mode)
+whether any inference worker is alive, as JSON, within 2 s.
 
 Each check runs on a small pool of its own threads and counts as ``down`` when it has not
 answered by ``CHECK_DEADLINE_SECONDS``: a frozen database (a partition) must not hang the
@@ -17,6 +18,9 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from moods.stream.config import stream_config
+from moods.stream.workers import alive_workers
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,15 @@ def redis_status() -> str:
     return "ok"
 
 
+def workers_status() -> str:
+    """``ok`` when at least one inference worker's heartbeat is fresh (``moods.stream.workers``)."""
+    try:
+        return "ok" if alive_workers(settings.REDIS_URL) else "down"
+    except redis.RedisError as exc:
+        logger.warning("health: worker heartbeats unreadable: %s", type(exc).__name__)
+        return "down"
+
+
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -63,6 +76,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": _checks.submit(database_status),
         "redis": _checks.submit(redis_status),
     }
+    if stream_config().executor == "celery":
+        pending["workers"] = _checks.submit(workers_status)
     wait(pending.values(), timeout=CHECK_DEADLINE_SECONDS)
     checks = {name: future.result() if future.done() else "down" for name, future in pending.items()}
     for name, future in pending.items():

@@ -22,8 +22,11 @@ from inference.classifier import classify_frames, get_classifier
 from moods.stream import messages
 from moods.stream.config import stream_config
 from moods.stream.replies import channel_sender
+from moods.stream.workers import start_heartbeat
 
 logger = logging.getLogger(__name__)
+# Imported for its signal handler: a worker that loads this task announces itself (``/healthz``).
+__all__ = ["start_heartbeat", "stream_frame"]
 
 # The wire name predates the move into moods; workers and the route keep it.
 STREAM_TASK: Final = "inference.stream_frame"

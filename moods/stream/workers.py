@@ -44,6 +44,36 @@ def alive_workers(url: str) -> int:
         client.close()
 
 
+class WorkerPresence:
+    """Whether any inference worker is alive, for the web process's dispatcher.
+
+    Asks Redis at most every ``alive_ttl`` seconds while workers are alive, and every
+    ``dead_ttl`` seconds while none is (so a returning worker is noticed at once). If the
+    heartbeats cannot be read, it says alive: publishing the frame then succeeds or fails on
+    its own.
+    """
+
+    def __init__(self, *, alive_ttl: float = 2.0, dead_ttl: float = 0.25) -> None:
+        self.alive_ttl = alive_ttl
+        self.dead_ttl = dead_ttl
+        self._alive = True
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def alive(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._until:
+                return self._alive
+            url = settings.REDIS_URL
+            try:
+                alive = not url or alive_workers(url) > 0
+            except redis.RedisError:
+                alive = True
+            self._alive, self._until = alive, now + (self.alive_ttl if alive else self.dead_ttl)
+            return alive
+
+
 def _beat_forever(url: str, node: str) -> None:
     client = _client(url)
     while not _stop.is_set():

@@ -7,13 +7,18 @@ short-lived heartbeat key in Redis; in Celery mode ``/healthz`` counts them.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.test import Client
 
 from moods.stream import workers
+from moods.stream.dispatch import CeleryDispatcher
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -69,3 +74,37 @@ def test_a_real_inference_worker_keeps_a_heartbeat(
     while workers.alive_workers(redis_url) > 0:
         assert time.monotonic() < deadline, "a dead worker's heartbeat outlived its TTL"
         time.sleep(0.5)
+
+
+def inference_queue_length(client: redis.Redis) -> int:
+    return sum(int(client.llen(key)) for key in client.scan_iter(match="inference*") if client.type(key) == b"list")
+
+
+def test_without_a_live_worker_frames_are_answered_at_once_and_never_queued(clean_heartbeats: redis.Redis) -> None:
+    for key in clean_heartbeats.scan_iter(match="inference*"):
+        clean_heartbeats.delete(key)
+    layer = get_channel_layer()
+    dispatcher = CeleryDispatcher(max_pending=4, queue="inference")
+
+    async def stream() -> dict[str, Any]:
+        channel = await layer.new_channel()
+        dispatcher.submit(frame=b"frame", reply_channel=channel, seq=3)
+        return await asyncio.wait_for(layer.receive(channel), 5)
+
+    try:
+        answer = async_to_sync(stream)()
+        assert answer == {"type": "inference.failed", "seq": 3, "reason": "error"}
+        assert inference_queue_length(clean_heartbeats) == 0
+
+        # With a heartbeat the frame is queued for the worker.
+        workers.beat(clean_heartbeats, "worker@test")
+        time.sleep(0.3)  # past the "no worker" answer's short cache
+        dispatcher.submit(frame=b"frame", reply_channel="specific.nobody!x", seq=4)
+        deadline = time.monotonic() + 5
+        while inference_queue_length(clean_heartbeats) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert inference_queue_length(clean_heartbeats) == 1
+    finally:
+        dispatcher.shutdown()
+        for key in clean_heartbeats.scan_iter(match="inference*"):
+            clean_heartbeats.delete(key)

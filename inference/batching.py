@@ -27,7 +27,8 @@ class FrameBatcher:
     release the GIL). Under ``prefork`` or ``solo`` each process runs one task at a time, so
     every batch holds one frame: still correct, just unbatched.
 
-    Bounded: at most one frame per task thread waits. Frames stay in memory.
+    Bounded: at most one frame per task thread waits. A frame whose task stopped waiting (its
+    ``timeout``) is dropped unscored. Frames stay in memory.
     """
 
     def __init__(self, classify: Callable[[Sequence[bytes]], list[FrameResult]], *, max_batch: int) -> None:
@@ -43,7 +44,11 @@ class FrameBatcher:
         future: Future[FrameResult] = Future()
         self._queue.put((frame, future))
         self._ensure_thread()
-        return future.result(timeout=timeout)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()  # still waiting: the batching thread skips it (nobody wants its result)
+            raise
 
     def _ensure_thread(self) -> None:
         # Started on first use, so a forked worker child starts its own.
@@ -60,6 +65,10 @@ class FrameBatcher:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            # A frame whose task gave up (timed out) is cancelled: never scored afterwards.
+            batch = [(frame, future) for frame, future in batch if future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             self.batch_sizes = [*self.batch_sizes[-31:], len(batch)]
             try:
                 results = self.classify_batch([frame for frame, _ in batch])

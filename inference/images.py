@@ -1,13 +1,17 @@
 """Decoding untrusted frame bytes (JPEG or PNG) into a grayscale image, in memory only.
 
 Limits are checked before any pixel is decoded: the byte size first, then the dimensions
-read from the image header, so a small file claiming 20000x20000 pixels is refused without
-allocating its pixels. Errors carry the stream protocol's error code.
+read from the image header exactly as the decoder will read them (a header that libjpeg or
+libpng would read differently is refused), so a small file claiming, or hiding, 20000x20000
+pixels is refused without allocating its pixels; OpenCV's own pixel limit stands behind that.
+Errors carry the stream protocol's error code.
 """
 
 from __future__ import annotations
 
+import os
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -22,6 +26,14 @@ JPEG_EOI: Final = b"\xff\xd9"
 PNG_IEND: Final = b"IEND"
 # Start-of-frame markers carry the dimensions (C4, C8 and CC are other segments).
 JPEG_SOF_MARKERS: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_SOS: Final = 0xDA
+# TEM and RST0-7 stand alone; every other marker from C0 to FE heads a segment with a length.
+JPEG_PARAMETERLESS_MARKERS: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+JPEG_SEGMENT_MARKERS_START: Final = 0xC0
+# Whatever a header says, OpenCV refuses to allocate an image over this many pixels (it reads
+# the limit once per process, on its first decode): a last guard behind the header checks.
+MAX_DECODER_PIXELS: Final = 1 << 24
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODER_PIXELS))
 # Decoding a JPEG at 1/2, 1/4 or 1/8 scale is much cheaper; we keep at least this width.
 MIN_DECODED_WIDTH: Final = 320
 REDUCED_GRAYSCALE: Final = {
@@ -48,37 +60,69 @@ class FrameLimits:
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a JPEG's start-of-frame segment."""
+    """(width, height) from the JPEG's frame header, read exactly as libjpeg will read it.
+
+    libjpeg skips bytes that are not a marker, and the stuffed ``FF 00`` pair, to resync on
+    the next marker; a reader that walks the segments otherwise can be shown a decoy frame
+    header while libjpeg decodes another. So anything libjpeg would skip or resync over is
+    refused here, every segment up to the first scan is walked, and there must be exactly
+    one start-of-frame before it: then the size read is the size libjpeg allocates.
+    """
     pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
+    size: tuple[int, int] | None = None
+    while True:
+        if pos + 2 > len(data) or data[pos] != 0xFF:
             raise FrameError("invalid_image", "corrupt JPEG marker stream")
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+        if marker in JPEG_PARAMETERLESS_MARKERS:
             pos += 2
             continue
+        if marker < JPEG_SEGMENT_MARKERS_START or marker in (0xD8, 0xD9):
+            # FF 00 (stuffing), reserved markers, a second SOI, or EOI before any scan.
+            raise FrameError("invalid_image", f"unexpected JPEG marker FF{marker:02X} in the header")
+        if pos + 4 > len(data):
+            raise FrameError("invalid_image", "JPEG cut inside its header")
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        if marker in JPEG_SOF_MARKERS:
-            if pos + 9 > len(data):
-                break
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
-        if length < 2:
+        if length < 2 or pos + 2 + length > len(data):
             raise FrameError("invalid_image", "corrupt JPEG segment length")
+        if marker in JPEG_SOF_MARKERS:
+            if size is not None:
+                raise FrameError("invalid_image", "JPEG with more than one frame header")
+            if length < 8:
+                raise FrameError("invalid_image", "JPEG frame header too short")
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            size = (width, height)
+        elif marker == JPEG_SOS:
+            if size is None:
+                raise FrameError("invalid_image", "JPEG scan before its frame header")
+            return size
         pos += 2 + length
-    raise FrameError("invalid_image", "JPEG without a frame header")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the PNG's IHDR, which must be the first chunk, intact, and the only one.
+
+    libpng refuses a second IHDR and a damaged one, but only after the first was used to size
+    the image: refusing them here keeps the reader and the decoder on the same header.
+    """
+    if len(data) < 33 or data[12:16] != b"IHDR" or struct.unpack(">I", data[8:12])[0] != 13:
+        raise FrameError("invalid_image", "PNG without an IHDR header")
+    (crc,) = struct.unpack(">I", data[29:33])
+    if zlib.crc32(data[12:29]) != crc:
+        raise FrameError("invalid_image", "PNG header checksum mismatch")
+    if b"IHDR" in data[33:]:
+        raise FrameError("invalid_image", "PNG with more than one IHDR header")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 def image_size(data: bytes) -> tuple[int, int]:
     """(width, height) from a PNG or JPEG header, without decoding pixels."""
     if data.startswith(PNG_SIGNATURE):
-        if len(data) < 24 or data[12:16] != b"IHDR":
-            raise FrameError("invalid_image", "PNG without an IHDR header")
-        width, height = struct.unpack(">II", data[16:24])
-        return width, height
+        return _png_size(data)
     if data.startswith(JPEG_SOI):
         return _jpeg_size(data)
     raise FrameError("invalid_image", "not a JPEG or PNG image")

@@ -86,6 +86,10 @@ TEMPLATES = [
 DATABASE_URL = env_str("SMILE_DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A partitioned or frozen Postgres fails a connect within seconds instead of hanging
+        # it (libpq waits forever by default); the whole handshake counts.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 else:
     DATABASES = {
         "default": {
@@ -96,11 +100,26 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("SMILE_REDIS_URL")
+# channels_redis waits for a socket's next message with a 5 s BZPOPMIN; redis-py (8.x) gives up
+# on any read after its default 5 s socket timeout, which crashed every socket idle for 5 s
+# (closed 1011). The read timeout must outlast the blocking pop; a dead Redis is still noticed.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5.0,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -125,6 +144,16 @@ SMILE_INFERENCE_QUEUE = "inference"
 CELERY_TASK_ROUTES = {"inference.stream_frame": {"queue": SMILE_INFERENCE_QUEUE}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A frame a worker took but never acknowledged (it died) goes back on its queue after the
+# visibility timeout, where the next worker discards it as expired: so no frame lingers in
+# Redis's ``unacked`` hash for Celery's default hour. The timeout outlasts a frame's whole
+# life on a worker (STREAM_EXPIRES_SECONDS + STREAM_TIME_LIMIT in moods/stream/tasks.py), so
+# a live frame is never scored twice; the sweep for abandoned messages runs every 5 s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 30,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic clean-up, run by `celery -A smile_site beat` in production.
 CELERY_BEAT_SCHEDULE = {
@@ -244,6 +273,9 @@ SMILE_PENDING_WINDOWS = env_int("SMILE_PENDING_WINDOWS", 1000, minimum=1)
 # Calibrating to the resting face (moods.stream.calibration): how long it watches, how many faces it needs.
 SMILE_CALIBRATION_SECONDS = env_int("SMILE_CALIBRATION_SECONDS", 20, minimum=3)
 SMILE_CALIBRATION_MIN_FACES = env_int("SMILE_CALIBRATION_MIN_FACES", 10, minimum=2)
+# An open socket re-checks its device (revoked?) and account (disabled?) this often, in case
+# the revocation's channel-layer message was lost.
+SMILE_DEVICE_RECHECK_SECONDS = env_int("SMILE_DEVICE_RECHECK_SECONDS", 30, minimum=1)
 # Rate-limit overrides, "name=hits/seconds,..." (names and defaults in accounts/conf.py).
 SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
 if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from common import ratelimit
+from moods.stream import device_rate
 from tests.services import require_service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +100,7 @@ def fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     that need time to pass pass ``now``.
     """
     clear_rate_limit_counters()
+    device_rate.forget_local_buckets()
     monkeypatch.setattr(ratelimit, "clock", lambda: RATE_LIMIT_TIME)
 
 

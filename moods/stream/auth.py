@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.device_auth import authenticate_device
-from accounts.models import Device
+from accounts.models import Device, User
 from common.origins import is_site_origin
 from moods.stream.messages import CLOSE_BAD_TOKEN, CLOSE_REVOKED
 
@@ -18,6 +18,17 @@ def authenticate_stream_token(token: str) -> tuple[Device | None, int]:
     if auth.active is not None:
         return auth.active, CLOSE_BAD_TOKEN
     return None, CLOSE_REVOKED if auth.refusal == "revoked" else CLOSE_BAD_TOKEN
+
+
+def may_still_stream(*, user_id: int, device_id: int | None) -> bool:
+    """Whether an open socket may go on: its account is active and its device (if any) not revoked.
+
+    The periodic re-check behind the revocation message (``docs/protocol.md``): the database
+    stays the authority when that message is lost.
+    """
+    if device_id is None:
+        return User.objects.filter(pk=user_id, is_active=True).exists()
+    return Device.objects.filter(pk=device_id, user_id=user_id, revoked_at__isnull=True, user__is_active=True).exists()
 
 
 def session_user_id(scope: dict[str, Any]) -> int | None:

@@ -38,6 +38,8 @@ class StreamConfig:
     batch_size: int
     # Mood windows kept in memory while the database is unreachable.
     pending_windows: int
+    # How often an open socket re-checks that its device and account may still stream.
+    device_recheck_seconds: float
 
 
 def _executor(forced: str, *, redis_url: str) -> Executor:
@@ -65,6 +67,7 @@ def stream_config() -> StreamConfig:
         queue=str(settings.SMILE_INFERENCE_QUEUE),
         batch_size=int(settings.SMILE_INFERENCE_BATCH_SIZE),
         pending_windows=int(settings.SMILE_PENDING_WINDOWS),
+        device_recheck_seconds=float(settings.SMILE_DEVICE_RECHECK_SECONDS),
     )
 
 

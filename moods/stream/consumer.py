@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -25,17 +26,24 @@ from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
 from moods.stream import dispatch, messages, presence, selectors
 from moods.stream.aggregator import WindowAggregator
-from moods.stream.auth import authenticate_stream_token, session_user_id
+from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id
 from moods.stream.calibration import Calibration
 from moods.stream.config import stream_config
+from moods.stream.device_rate import take_frame_token
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
-from moods.stream.windows import store_window
+from moods.stream.windows import window_writer
 
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT_SECONDS = 5.0
 TICK_SECONDS = 1.0
+# On disconnect, wait at most this long for the socket's window writes (they go on after).
+WRITES_WAIT_ON_DISCONNECT = 5.0
+
+
+# Channel-layer sends started from callbacks, kept referenced until they finish.
+_background: set[asyncio.Future[None]] = set()
 
 
 def capture_defaults(user_id: int) -> messages.CaptureDefaults:
@@ -48,12 +56,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
     device_id: int | None = None
 
     async def connect(self) -> None:
-        limits = StreamLimits.from_config(stream_config())
+        config = stream_config()
+        limits = StreamLimits.from_config(config)
+        self.recheck_seconds = config.device_recheck_seconds
+        self.recheck: asyncio.Task[None] | None = None
         self.session = StreamSession(limits)
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
         self.calibration = Calibration(None)
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
+        self.writes: set[asyncio.Future[messages.Encourage | None]] = set()
+        self.cleaned_up = False
         await self.accept()
         user_id = session_user_id(self.scope)
         if user_id is not None:
@@ -98,6 +111,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def frame(self, data: bytes) -> None:
         verdict = self.session.frame(len(data))
+        if (
+            isinstance(verdict, Accept)
+            and self.device_id is not None
+            and not await take_frame_token(self.device_id, max_fps=self.session.limits.max_fps)
+        ):
+            verdict = self.session.rate_limited_by_device(verdict.seq)
         if isinstance(verdict, Accept):
             try:
                 dispatch.submit(frame=data, reply_channel=self.channel_name, seq=verdict.seq)
@@ -198,11 +217,30 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- windows --------------------------------------------------------------------------
 
     async def close_windows_when_due(self) -> None:
+        next_recheck = time.monotonic() + self.recheck_seconds
         while True:
             await asyncio.sleep(TICK_SECONDS)
             await self.finish_calibration()
+            if time.monotonic() >= next_recheck and (self.recheck is None or self.recheck.done()):
+                # Its own task: a slow database must not hold up the windows.
+                next_recheck = time.monotonic() + self.recheck_seconds
+                self.recheck = asyncio.create_task(self.recheck_device())
+                self.tasks.append(self.recheck)
+                self.tasks = [task for task in self.tasks if not task.done()]
             if self.aggregator.due():
                 await self.close_window()
+
+    async def recheck_device(self) -> None:
+        """Close 4403 if the device was revoked (or the account disabled) and the message was lost."""
+        if self.user_id is None:
+            return
+        try:
+            allowed = await database_sync_to_async(may_still_stream)(user_id=self.user_id, device_id=self.device_id)
+        except Exception as exc:  # the database is down: the socket goes on, the next re-check decides
+            logger.warning("device re-check of user %s failed: %s", self.user_id, type(exc).__name__)
+            return
+        if not allowed:
+            await self.close(code=CLOSE_REVOKED)
 
     async def close_window(self, *, flush: bool = False, notify: bool = True) -> None:
         window = self.aggregator.flush() if flush else self.aggregator.close()
@@ -211,27 +249,63 @@ class StreamConsumer(AsyncWebsocketConsumer):
         window = replace(window, baseline_applied=self.calibration.take_applied())
         if notify:
             await self.send_json(messages.mood(window))
-        encourage = await database_sync_to_async(store_window)(
+        # Stored on the window writer's own thread: nothing here waits on the database.
+        stored = window_writer.get().submit(
             user_id=self.user_id, device_id=self.device_id, window=window, now=timezone.now()
         )
+        if stored is not None:
+            write = asyncio.wrap_future(stored)
+            self.writes.add(write)
+            write.add_done_callback(self.window_stored)
+
+    def window_stored(self, write: asyncio.Future[messages.Encourage | None]) -> None:
+        self.writes.discard(write)
+        if write.cancelled() or write.exception() is not None or self.user_id is None:
+            if not write.cancelled() and write.exception() is not None:
+                logger.warning("mood window of user %s not stored: %s", self.user_id, type(write.exception()).__name__)
+            return
+        encourage = write.result()
         if encourage is not None:
-            await self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+            send = self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+            task = asyncio.ensure_future(send)
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A handler that raises ends the consumer without ``websocket.disconnect``: clean up
+        # anyway, so no window timer outlives it and no dead channel stays in a group.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.clean_up()
 
     async def disconnect(self, code: int) -> None:
+        await self.clean_up()
+
+    async def clean_up(self) -> None:
+        """Stop the timers, store the open window, leave the groups; once, however the consumer ends."""
+        if getattr(self, "cleaned_up", True):  # never connected, or already cleaned up
+            return
+        self.cleaned_up = True
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         try:
             await self.close_window(flush=True, notify=False)
+            if self.writes:
+                await asyncio.wait(set(self.writes), timeout=WRITES_WAIT_ON_DISCONNECT)
         except Exception as exc:  # the socket is gone; the window is in the pending buffer or lost
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
         if self.user_id is not None:
             # After the last window: the dashboard stops saying "streaming now" at once.
             await presence.record_closed(user_id=self.user_id, device_id=self.device_id, at=timezone.now())
         for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as exc:  # the layer is down: its group entries expire on their own
+                logger.warning("could not leave group %s: %s", group, type(exc).__name__)
 
     async def send_json(self, message: messages.ServerMessage) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

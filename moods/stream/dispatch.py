@@ -6,7 +6,9 @@ One interface, two executors, chosen by settings (``conf.inference_executor``):
   process runs ``classify_frames``.
 - ``CeleryDispatcher`` (Redis configured): one publisher thread queues a ``stream_frame``
   task (``moods.stream.tasks``) per frame on the inference queue; a worker scores it
-  (batching frames that wait together, see ``inference.batching.FrameBatcher``).
+  (batching frames that wait together, see ``inference.batching.FrameBatcher``). While no
+  worker's heartbeat is fresh (``moods.stream.workers``), frames are answered ``error`` at
+  once instead of waiting in Redis for a worker.
 
 Either way ``reply_channel`` then receives exactly one message per submitted frame
 (``moods.stream.messages``): ``inference.result``, or ``inference.failed`` when the frame got
@@ -38,6 +40,7 @@ from moods.stream import messages
 from moods.stream.config import stream_config
 from moods.stream.replies import channel_sender
 from moods.stream.tasks import STREAM_EXPIRES_SECONDS, stream_frame
+from moods.stream.workers import WorkerPresence
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +147,21 @@ class ThreadPoolDispatcher(Dispatcher):
 class CeleryDispatcher(Dispatcher):
     """Inference on Celery workers: a publisher thread queues one task per frame, at most ``max_pending`` waiting."""
 
-    def __init__(self, *, max_pending: int, queue: str, channel_layer: BaseChannelLayer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_pending: int,
+        queue: str,
+        channel_layer: BaseChannelLayer | None = None,
+        workers_alive: Callable[[], bool] | None = None,
+    ) -> None:
         super().__init__(max_pending=max_pending, channel_layer=channel_layer)
         self._queue = queue
         # One thread: publishing takes a millisecond, and a Redis outage must not block the event loop.
         self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smile-publish")
+        # With no worker alive a frame would only wait in Redis until one returns, then expire.
+        self._workers_alive = workers_alive or WorkerPresence().alive
+        self.refused_without_workers = 0
 
     def _start(self, *, frame: bytes, reply_channel: str, seq: int, loop: asyncio.AbstractEventLoop | None) -> None:
         self._publisher.submit(self._publish, frame, reply_channel, seq, time.time(), loop)
@@ -156,6 +169,14 @@ class CeleryDispatcher(Dispatcher):
     def _publish(
         self, frame: bytes, reply_channel: str, seq: int, submitted_at: float, loop: asyncio.AbstractEventLoop | None
     ) -> None:
+        if not self._workers_alive():
+            self.refused_without_workers += 1
+            if self.refused_without_workers % 100 == 1:
+                refused = self.refused_without_workers
+                logger.warning("no inference worker alive: %d frame(s) answered unavailable", refused)
+            self._slots.release()
+            self._deliver(reply_channel, messages.inference_failed(seq=seq, reason="error"), loop)
+            return
         try:
             # celery-types omits argsrepr/kwargsrepr, which Celery's apply_async accepts (amqp.as_task_v2).
             stream_frame.apply_async(  # type: ignore[call-arg]

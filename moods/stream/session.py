@@ -116,6 +116,12 @@ class StreamSession:
         self.in_flight[self.seq] = now
         return Accept(self.seq)
 
+    def rate_limited_by_device(self, seq: int) -> Reply:
+        """The frame was accepted here, but the device's other sockets used its rate (``device_rate``)."""
+        self.in_flight.pop(seq, None)
+        too_fast = self._rate_limited.add(self.clock())
+        return Reply(messages.dropped(seq=seq, reason="rate_limited"), CLOSE_TOO_FAST if too_fast else None)
+
     def answered(self, seq: int) -> float | None:
         """The frame's result (or failure) came back; returns its latency in ms, None if unknown."""
         sent = self.in_flight.pop(seq, None)
@@ -157,7 +163,7 @@ def parse_control(text: str | None) -> dict[str, Any] | None:
         return None
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
         return None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return None

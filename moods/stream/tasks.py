@@ -22,13 +22,22 @@ from inference.classifier import classify_frames, get_classifier
 from moods.stream import messages
 from moods.stream.config import stream_config
 from moods.stream.replies import channel_sender
+from moods.stream.workers import start_heartbeat
 
 logger = logging.getLogger(__name__)
+# Imported for its signal handler: a worker that loads this task announces itself (``/healthz``).
+__all__ = ["start_heartbeat", "stream_frame"]
 
 # The wire name predates the move into moods; workers and the route keep it.
 STREAM_TASK: Final = "inference.stream_frame"
 # A frame older than this is no longer live: the worker discards it instead of scoring it.
 STREAM_EXPIRES_SECONDS: Final = 5
+# Celery's time limits only act in pools that can interrupt a task (prefork); the production
+# worker runs ``--pool threads``, where they do nothing. So the task enforces its own deadline:
+# a frame is answered (``error`` or ``expired``) at most this long after it was submitted,
+# and the batcher never scores a frame its task stopped waiting for. A network call that
+# hangs cannot be interrupted in a thread: its frames are answered ``error`` meanwhile.
+STREAM_DEADLINE_SECONDS: Final = 10
 STREAM_SOFT_TIME_LIMIT: Final = 10
 STREAM_TIME_LIMIT: Final = 15
 
@@ -58,14 +67,19 @@ def stream_frame(frame: bytes, reply_channel: str, seq: int, submitted_at: float
     after it returns (``acks_late``), so the broker keeps the frames a busy worker has not taken.
     """
     message: messages.ChannelMessage
-    try:
-        result = frame_batcher.get().classify(bytes(frame), timeout=STREAM_SOFT_TIME_LIMIT)
-    except Exception as exc:  # SoftTimeLimitExceeded too: the consumer must hear back
-        logger.warning("stream frame %s not classified: %s", seq, type(exc).__name__)
-        message = messages.inference_failed(seq=seq, reason="error")
+    remaining = STREAM_DEADLINE_SECONDS - max(0.0, time.time() - submitted_at)
+    if remaining <= 0:  # waited in the queue for its whole deadline: not worth scoring
+        message = messages.inference_failed(seq=seq, reason="expired")
     else:
-        latency_ms = max(0.0, (time.time() - submitted_at) * 1000)
-        message = messages.inference_result(seq=seq, outcome=messages.frame_outcome(result), latency_ms=latency_ms)
+        try:
+            result = frame_batcher.get().classify(bytes(frame), timeout=remaining)
+        except Exception as exc:  # TimeoutError, SoftTimeLimitExceeded too: the consumer must hear back
+            logger.warning("stream frame %s not classified: %s", seq, type(exc).__name__)
+            message = messages.inference_failed(seq=seq, reason="error")
+        else:
+            latency_ms = max(0.0, (time.time() - submitted_at) * 1000)
+            outcome = messages.frame_outcome(result)
+            message = messages.inference_result(seq=seq, outcome=outcome, latency_ms=latency_ms)
     try:
         channel_sender.send(reply_channel, message)
     except Exception as exc:  # the consumer is gone or its channel is full: nothing to retry

@@ -1,25 +1,32 @@
 """Storing a stream's closed windows: the ``MoodEvent``, its rollup, and the nudge it may trigger.
 
-The stream consumer calls ``store_window`` (through ``database_sync_to_async``) with ids and
-aggregates, never frames. A window is written with its quarter-hour rollup in one transaction
-(``record_window``); then the encouragement rule runs once. Logs name users by id and errors by
-class: no scores, no messages, no frame data.
+The stream consumer hands each closed window (ids and aggregates, never frames) to the
+process's ``WindowWriter``: one thread of its own, with its own database connection, so a slow
+or frozen database (retries, a connect that hangs) never holds up Channels' database thread,
+the event loop, results, pauses or new sockets. At most ``SMILE_PENDING_WINDOWS`` writes wait
+for it; beyond that a window goes straight to the pending buffer. A window is written with its
+quarter-hour rollup in one transaction (``record_window``); then the encouragement rule runs
+once. Logs name users by id and errors by class: no scores, no messages, no frame data.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-from django.db import DatabaseError, DataError, IntegrityError, connection
+from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connection
 
+from common.lazy import Lazy
 from moods.encouragement.services import maybe_encourage
 from moods.history import rollup
 from moods.models import MoodEvent
 from moods.stream import messages
 from moods.stream.aggregator import ClosedWindow
+from moods.stream.config import stream_config
 from moods.stream.pending import PendingWindow, pending_buffer
 
 logger = logging.getLogger(__name__)
@@ -130,3 +137,55 @@ def store_window(
         return None
     encouragement = maybe_encourage(user_id=user_id, now=now)
     return None if encouragement is None else messages.encourage(encouragement)
+
+
+class WindowWriter:
+    """Stores closed windows on one thread of its own; at most ``max_queued`` wait for it."""
+
+    def __init__(self, *, max_queued: int) -> None:
+        self.max_queued = max_queued
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smile-windows")
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def submit(
+        self, *, user_id: int, device_id: int | None, window: ClosedWindow, now: datetime
+    ) -> Future[messages.Encourage | None] | None:
+        """Queue the window's write; its future gives the ``encourage`` message, if the rule fired.
+
+        None when too many writes already wait (a long outage): the window then waits in the
+        pending buffer, written by the next successful write.
+        """
+        with self._lock:
+            if self._queued >= self.max_queued:
+                pending_buffer.get().add(PendingWindow(user_id=user_id, device_id=device_id, window=window))
+                logger.warning("mood window of user %s queued in memory: %d writes waiting", user_id, self._queued)
+                return None
+            self._queued += 1
+            self._idle.clear()
+        return self._executor.submit(self._store, user_id=user_id, device_id=device_id, window=window, now=now)
+
+    def _store(
+        self, *, user_id: int, device_id: int | None, window: ClosedWindow, now: datetime
+    ) -> messages.Encourage | None:
+        close_old_connections()
+        try:
+            return store_window(user_id=user_id, device_id=device_id, window=window, now=now)
+        finally:
+            close_old_connections()
+            with self._lock:
+                self._queued -= 1
+                if not self._queued:
+                    self._idle.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Whether every queued write finished within ``timeout`` seconds (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False)
+
+
+window_writer: Lazy[WindowWriter] = Lazy(lambda: WindowWriter(max_queued=stream_config().pending_windows))

@@ -50,6 +50,18 @@ EVENT_FIELDS = (
 )
 SELF_REPORT_FIELDS = ("created_at", "emotion", "note", "event__started_at")
 ENCOURAGEMENT_FIELDS = ("sent_at", "message", "trigger", "includes_resources", "feedback", "feedback_at")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """Text as a spreadsheet shows it, never as a formula: a leading quote defuses one."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+
+def _row(values: list[Any]) -> list[Any]:
+    """A data row whose text cells (device names, messages, notes) cannot run as formulas."""
+    return [_cell(value) for value in values]
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,8 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
     in ``message``)."""
     days = Days(tz=tz, first=first, last=last)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any field holding a CR or LF of its own.
+    writer = csv.writer(buffer, lineterminator="\r\n")
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -104,36 +117,38 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
         scores, dominant, device = rest[: len(EMOTIONS)], rest[len(EMOTIONS)], rest[len(EMOTIONS) + 1]
         baseline_applied, uncertain = rest[len(EMOTIONS) + 2], rest[len(EMOTIONS) + 3]
         writer.writerow(
-            [
-                "mood",
-                _local(started, tz),
-                _local(ended, tz),
-                seconds,
-                frames,
-                faces,
-                *scores,
-                dominant,
-                device or "",
-                "",
-                "",
-                "",
-                baseline_applied,
-                uncertain,
-            ]
+            _row(
+                [
+                    "mood",
+                    _local(started, tz),
+                    _local(ended, tz),
+                    seconds,
+                    frames,
+                    faces,
+                    *scores,
+                    dominant,
+                    device or "",
+                    "",
+                    "",
+                    "",
+                    baseline_applied,
+                    uncertain,
+                ]
+            )
         )
         if count % CHUNK_SIZE == 0:
             yield flush()
     for sent_at, message, trigger, _, feedback, _ in _encouragements(user_id, days):
         empty = [""] * (len(EMOTIONS) + 5)
         writer.writerow(
-            ["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback, "", ""]
+            _row(["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback, "", ""])
         )
     # The user's own word: "self_report" rows, or "correction" rows whose ended_at names the corrected window's start.
     for created, emotion, note, window_start in _self_reports(user_id, days):
         kind = "correction" if window_start else "self_report"
         empty = [""] * (len(EMOTIONS) + 3)
         writer.writerow(
-            [kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", "", "", ""]
+            _row([kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", "", "", ""])
         )
     baseline = PersonalBaseline.objects.filter(user_id=user_id).first()
     if baseline is not None:
@@ -155,7 +170,7 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
             "",
         ]
         row[CSV_COLUMNS.index("message")] = json.dumps(dict(zip(EMOTIONS, baseline.log_scores, strict=True)))
-        writer.writerow(row)
+        writer.writerow(_row(row))
     yield flush()
 
 

@@ -30,7 +30,7 @@ PYTHON_SERVICES = ("migrate", "web1", "web2", "web3", "worker", "worker-gpu", "b
 WEB_SERVICES = ("web1", "web2", "web3")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' wss: ws:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, innermost first
 # (defaults may nest); $$ is a literal dollar.

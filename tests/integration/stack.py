@@ -4,7 +4,9 @@
 
 - three daphne with ``web1``'s command from ``docker-compose.yml`` (only the bind address and
   port changed: 127.0.0.1 and a free port each), in production mode (``SMILE_DEBUG=0``);
-- one Celery worker with ``worker``'s command (under a unique node name);
+- one Celery worker with ``worker``'s command (under a unique node name), under
+  ``deploy.supervise`` (compose's ``restart: unless-stopped``): a dead worker comes back, and
+  ``worker.pid`` in the work folder names the current one;
 - Debian's nginx running ``nginx/templates/default.conf.template``, rendered as the nginx image
   renders it, listening on all addresses on two free high ports, with a certificate from
   ``deploy.certs`` (what ``make certs`` writes) in a temporary folder.
@@ -204,7 +206,8 @@ def running_stack(*, database: LiveDatabase, redis_url: str, work_dir: Path, ngi
     try:
         for name, port in web_ports.items():
             _spawn(site, name, daphne_args(port))
-        _spawn(site, "worker", worker_args())
+        supervised = ["-m", "deploy.supervise", "--pid-file", str(work_dir / "worker.pid"), "--", sys.executable]
+        _spawn(site, "worker", [*supervised, *worker_args()])
         _spawn(site, "nginx", nginx_command(nginx_path, prefix, main)[1:], program=nginx_path)
         deadline = time.monotonic() + START_TIMEOUT
         for port in web_ports.values():

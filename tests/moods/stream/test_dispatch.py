@@ -220,7 +220,7 @@ def test_celery_frames_travel_as_msgpack_bytes_that_no_log_shows(monkeypatch: py
         published.set()
 
     monkeypatch.setattr(tasks.stream_frame, "apply_async", apply_async)
-    dispatcher = CeleryDispatcher(max_pending=1, queue="inference")
+    dispatcher = CeleryDispatcher(max_pending=1, queue="inference", workers_alive=lambda: True)
     try:
         dispatcher.submit(frame=b"\xff\xd8 secret pixels", reply_channel="specific.abc!def", seq=3)
         assert published.wait(10)
@@ -242,7 +242,7 @@ def test_a_frame_celery_cannot_queue_is_answered_as_failed(monkeypatch: pytest.M
 
     monkeypatch.setattr(tasks.stream_frame, "apply_async", apply_async)
     layer = InMemoryChannelLayer()
-    dispatcher = CeleryDispatcher(max_pending=1, queue="inference", channel_layer=layer)
+    dispatcher = CeleryDispatcher(max_pending=1, queue="inference", channel_layer=layer, workers_alive=lambda: True)
 
     async def stream() -> dict[str, Any]:
         channel = await layer.new_channel()

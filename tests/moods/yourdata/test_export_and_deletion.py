@@ -139,3 +139,19 @@ def test_an_export_of_some_days_holds_exactly_those_local_days(user_id: int) -> 
     assert [event["started_at"] for event in document["mood_events"]] == local
     assert len(document["encouragements"]) == 1
     assert (document["first_day"], document["last_day"]) == ("2026-05-04", "2026-05-05")
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+)
+def test_the_csv_export_defuses_spreadsheet_formulas_in_device_names(user_id: int, name: str) -> None:
+    from accounts.models import Device
+
+    device = Device.objects.create(user_id=user_id, name=name, token_hash=f"hash-{name!r}")
+    stored = event(user_id, utc(2026, 5, 4, 10), sad=0.5)
+    MoodEvent.objects.filter(pk=stored.pk).update(device=device)
+
+    [row] = csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN)), newline=""))
+
+    assert row["device"] == "'" + name
+    assert float(row["sad"]) == 0.5  # numbers are left alone

@@ -1,0 +1,56 @@
+"""Frames never reach disk, and an expired frame does not linger in the broker (issue 14, defect 4).
+
+Frames travel through Redis twice: as Celery task messages on the inference queue, and (their
+results only) through the channel layer. Redis must neither append them to a file nor snapshot
+them, and a frame a dead worker took but never acknowledged must leave Redis's ``unacked``
+hash soon, not after Celery's default hour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django.conf import settings
+
+from moods.stream.tasks import STREAM_EXPIRES_SECONDS, STREAM_TIME_LIMIT
+from tests.conftest import PROJECT_ROOT
+
+# An unacknowledged frame is back on its queue (and discarded there as expired) within this.
+MAX_LINGER_SECONDS = 60
+
+
+def redis_command() -> list[str]:
+    compose: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    return [str(part) for part in compose["services"]["redis"]["command"]]
+
+
+def flag(command: list[str], name: str) -> str:
+    assert command.count(name) == 1, f"{name} should appear once in {command}"
+    return command[command.index(name) + 1]
+
+
+def test_the_compose_redis_neither_appends_nor_snapshots() -> None:
+    command = redis_command()
+    assert command[0] == "redis-server"
+    assert flag(command, "--appendonly") == "no"
+    assert flag(command, "--save") == ""
+
+
+def test_an_unacknowledged_frame_is_restored_soon_after_its_task_could_have_finished() -> None:
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    visibility = options["visibility_timeout"]
+    # Longer than a frame can live on a worker (a redelivered live frame would be scored twice) ...
+    assert visibility > STREAM_TIME_LIMIT + STREAM_EXPIRES_SECONDS
+    # ... and short, with the sweep for abandoned messages running often enough to honour it.
+    sweep = options["unacked_restore_interval"] * options.get("unacked_restore_throttle", 10)
+    assert visibility + sweep <= MAX_LINGER_SECONDS
+
+
+def test_the_stream_task_acknowledges_late_and_expires_its_frames() -> None:
+    from moods.stream.tasks import stream_frame
+
+    assert stream_frame.acks_late
+    assert stream_frame.reject_on_worker_lost
+    assert stream_frame.ignore_result
+    assert STREAM_EXPIRES_SECONDS <= 5

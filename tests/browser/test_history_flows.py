@@ -151,8 +151,9 @@ def test_the_demo_history_draws_its_charts_offers_tables_and_switches_ranges(pag
     expect(chart).to_have_count(0)
     page.goto(f"/history/?range=day&end={last_weekday()}")  # the demo sits at the camera every weekday
     assert page.locator("svg.day-strip rect.px-neutral").count() > 0
-    session = page.locator("li.session details").first
-    session.locator("summary").click()
+    # The session's own details (its minutes hold a "That's not right" details each).
+    session = page.locator("li.session > details").first
+    session.locator("> summary").click()
     assert session.locator("table.session-minutes tbody tr").count() > 10
 
     page.get_by_text("Choose dates").click()

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from tests.conftest import reachable_redis_url
 from tests.integration.live import LiveDatabase, PostgresServer, created_database
+from tests.integration.stack import Stack, nginx_binary, running_stack
 from tests.services import require_service
 
 
@@ -43,3 +44,23 @@ def live_database(postgres_server: PostgresServer) -> Iterator[LiveDatabase]:
 def live_redis_url() -> str:
     """The configured Redis, reachable, for the whole session; otherwise skip (or fail in CI)."""
     return reachable_redis_url()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    postgres_server: PostgresServer, live_redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The native production topology (nginx, three daphne, a supervised worker), one per test module."""
+    nginx_path = nginx_binary()
+    if nginx_path is None:
+        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    with (
+        created_database(postgres_server) as database,
+        running_stack(
+            database=database,
+            redis_url=live_redis_url,
+            work_dir=tmp_path_factory.mktemp("stack"),
+            nginx_path=nginx_path,
+        ) as running,
+    ):
+        yield running

@@ -13,15 +13,13 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.inference.conftest import encode, webcam_frame_with_face
-from tests.integration.live import PostgresServer, created_database, open_stream, pair_through_the_pages
-from tests.integration.stack import Stack, nginx_binary, running_stack
-from tests.services import require_service
+from tests.integration.live import open_stream, pair_through_the_pages
+from tests.integration.stack import Stack
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -30,25 +28,6 @@ FIRST_ANSWER_TIMEOUT = 120.0
 # The issue asks results back within 10 s of a worker's death (6.2 s measured on the shared
 # 2-core machine: TensorFlow import and model load included); some slack for a loaded CI host.
 RESUME_TIMEOUT = 15.0
-
-
-@pytest.fixture(scope="module")
-def stack(
-    postgres_server: PostgresServer, live_redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    nginx_path = nginx_binary()
-    if nginx_path is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
-    with (
-        created_database(postgres_server) as database,
-        running_stack(
-            database=database,
-            redis_url=live_redis_url,
-            work_dir=tmp_path_factory.mktemp("faults"),
-            nginx_path=nginx_path,
-        ) as running,
-    ):
-        yield running
 
 
 def health(stack: Stack) -> tuple[int, dict[str, str]]:

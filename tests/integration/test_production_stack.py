@@ -22,7 +22,7 @@ import ssl
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -34,8 +34,8 @@ from websockets.typing import Origin
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.inference.conftest import encode, webcam_frame_with_face
-from tests.integration.live import PostgresServer, StreamClient, created_database, open_stream, pair_through_the_pages
-from tests.integration.stack import WEB_SERVICES, Stack, client_context, nginx_binary, running_stack
+from tests.integration.live import StreamClient, open_stream, pair_through_the_pages
+from tests.integration.stack import WEB_SERVICES, Stack, client_context
 from tests.services import require_service
 
 pytestmark = pytest.mark.services
@@ -53,25 +53,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-@pytest.fixture(scope="module")
-def stack(
-    postgres_server: PostgresServer, live_redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    nginx_path = nginx_binary()
-    if nginx_path is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
-    with (
-        created_database(postgres_server) as database,
-        running_stack(
-            database=database,
-            redis_url=live_redis_url,
-            work_dir=tmp_path_factory.mktemp("stack"),
-            nginx_path=nginx_path,
-        ) as running,
-    ):
-        yield running
 
 
 def https(stack: Stack, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None):

@@ -80,9 +80,15 @@ class Engine:
         return self.root / "dockerd.log"
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment for docker and docker-compose: this engine, the classic builder."""
+        """The environment for docker and docker-compose: this engine, the classic builder.
+
+        The host's own ``SMILE_*`` and ``POSTGRES_*`` variables are left out: docker-compose lets
+        the shell override ``.env``, and CI exports ``SMILE_DATABASE_URL`` and ``SMILE_REDIS_URL``
+        for its native services, which would send the containers to 127.0.0.1.
+        """
+        host = {name: value for name, value in os.environ.items() if not name.startswith(("SMILE_", "POSTGRES_"))}
         return {
-            **os.environ,
+            **host,
             "DOCKER_HOST": f"unix://{self.socket}",
             "DOCKER_BUILDKIT": "0",
             "COMPOSE_DOCKER_CLI_BUILD": "0",

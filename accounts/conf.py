@@ -1,9 +1,10 @@
-"""Settings the accounts app reads, with their defaults. Read on use, so tests can override them.
+"""Settings the accounts app reads (their defaults live in ``smile_site/settings.py``), and the
+built-in rate limits. Read on use, so tests can override them.
 
-- ``SMILE_PAIRING_EXPIRES_SECONDS`` (600): how long a pairing code stays usable.
-- ``SMILE_PAIRING_INTERVAL_SECONDS`` (5): the shortest polling interval a device starts with.
-- ``SMILE_RATE_LIMITS`` ({}): overrides of the rates below, ``{"login-ip": "100/900"}``
-  meaning 100 hits per 900 seconds.
+- ``SMILE_PAIRING_EXPIRES_SECONDS``: how long a pairing code stays usable.
+- ``SMILE_PAIRING_INTERVAL_SECONDS``: the shortest polling interval a device starts with.
+- ``SMILE_RATE_LIMITS``: overrides of the rates below, ``{"login-ip": "100/900"}`` meaning 100
+  hits per 900 seconds.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
 def rate(name: str) -> Rate:
     """The named rate: its default, or the override in ``SMILE_RATE_LIMITS``."""
     limit, window = DEFAULT_RATES[name]
-    overrides: dict[str, str] = getattr(settings, "SMILE_RATE_LIMITS", {})
+    overrides: dict[str, str] = settings.SMILE_RATE_LIMITS
     if name in overrides:
         try:
             limit_text, window_text = overrides[name].split("/")
@@ -47,8 +48,8 @@ def rate(name: str) -> Rate:
 
 
 def pairing_expires_seconds() -> int:
-    return int(getattr(settings, "SMILE_PAIRING_EXPIRES_SECONDS", 600))
+    return int(settings.SMILE_PAIRING_EXPIRES_SECONDS)
 
 
 def pairing_interval_seconds() -> int:
-    return int(getattr(settings, "SMILE_PAIRING_INTERVAL_SECONDS", 5))
+    return int(settings.SMILE_PAIRING_INTERVAL_SECONDS)

@@ -8,7 +8,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.forms import time_zone_field
-from moods.models import MAX_FPS, MAX_THRESHOLD, MIN_FPS, MIN_THRESHOLD, CaptureSettings, EncouragementSettings
+from moods.models import (
+    COOLDOWN_MINUTES,
+    DAILY_CAP,
+    LOW_MOOD_DAYS,
+    MAX_FPS,
+    MAX_THRESHOLD,
+    MIN_FPS,
+    MIN_THRESHOLD,
+    SUSTAIN_MINUTES,
+    CaptureSettings,
+    EncouragementSettings,
+)
 
 if TYPE_CHECKING:
     # django-stubs makes ModelForm generic; at run time Django's class takes no type argument.
@@ -23,8 +34,9 @@ THRESHOLD_HELP = (
 )
 
 
-def whole_number(*, label: str, low: int, high: int, unit: str, help_text: str) -> forms.IntegerField:
+def whole_number(*, label: str, bounds: tuple[int, int], unit: str, help_text: str) -> forms.IntegerField:
     """A bounded whole number whose errors say the same range as its help (not "≥ 0" from the model field)."""
+    low, high = bounds
     message = f"Enter a whole number of {unit} from {low} to {high}."
     return forms.IntegerField(
         label=label,
@@ -38,27 +50,27 @@ def whole_number(*, label: str, low: int, high: int, unit: str, help_text: str) 
 class EncouragementForm(_EncouragementModelForm):
     sustain_minutes = whole_number(
         label="Sustained for (minutes)",
-        low=1,
-        high=240,
+        bounds=SUSTAIN_MINUTES,
         unit="minutes",
-        help_text="How long sadness must stay above the threshold (1-240).",
+        help_text="How long sadness must stay above the threshold ({}-{}).".format(*SUSTAIN_MINUTES),
     )
     cooldown_minutes = whole_number(
         label="At most one every (minutes)",
-        low=5,
-        high=1440,
+        bounds=COOLDOWN_MINUTES,
         unit="minutes",
-        help_text="The quiet time after a nudge (5-1440).",
+        help_text="The quiet time after a nudge ({}-{}).".format(*COOLDOWN_MINUTES),
     )
     daily_cap = whole_number(
-        label="At most per day", low=1, high=20, unit="nudges", help_text="1-20 nudges per day in your time zone."
+        label="At most per day",
+        bounds=DAILY_CAP,
+        unit="nudges",
+        help_text="{}-{} nudges per day in your time zone.".format(*DAILY_CAP),
     )
     low_mood_days = whole_number(
         label="Low days before support resources",
-        low=2,
-        high=14,
+        bounds=LOW_MOOD_DAYS,
         unit="days",
-        help_text="Consecutive days with mean sadness at or above the threshold (2-14).",
+        help_text="Consecutive days with mean sadness at or above the threshold ({}-{}).".format(*LOW_MOOD_DAYS),
     )
     sadness_threshold = forms.FloatField(
         label="Sadness threshold",

@@ -35,6 +35,11 @@ MIN_THRESHOLD: Final = 0.05
 MAX_THRESHOLD: Final = 0.95
 MIN_FPS: Final = 0.2
 MAX_FPS: Final = 2.0
+# (lowest, highest) of the encouragement settings' whole numbers.
+SUSTAIN_MINUTES: Final = (1, 240)
+COOLDOWN_MINUTES: Final = (5, 1440)
+DAILY_CAP: Final = (1, 20)
+LOW_MOOD_DAYS: Final = (2, 14)
 
 _unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
@@ -114,21 +119,23 @@ class EncouragementSettings(models.Model):
         default=0.5, validators=[MinValueValidator(MIN_THRESHOLD), MaxValueValidator(MAX_THRESHOLD)]
     )
     sustain_minutes = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(240)]
+        default=10, validators=[MinValueValidator(SUSTAIN_MINUTES[0]), MaxValueValidator(SUSTAIN_MINUTES[1])]
     )
     cooldown_minutes = models.PositiveSmallIntegerField(
-        default=60, validators=[MinValueValidator(5), MaxValueValidator(1440)]
+        default=60, validators=[MinValueValidator(COOLDOWN_MINUTES[0]), MaxValueValidator(COOLDOWN_MINUTES[1])]
     )
     # Local times in the user's time zone; a start after the end wraps midnight (22:00-07:00).
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
-    daily_cap = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    daily_cap = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(DAILY_CAP[0]), MaxValueValidator(DAILY_CAP[1])]
+    )
     # The user's own messages, one per line; empty means the built-in ones.
     messages = models.TextField(blank=True, default="", validators=[MaxLengthValidator(4000)])
     support_resources_enabled = models.BooleanField(default=False)
     # Persistent low mood on this many consecutive local days adds support resources.
     low_mood_days = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(2), MaxValueValidator(14)]
+        default=3, validators=[MinValueValidator(LOW_MOOD_DAYS[0]), MaxValueValidator(LOW_MOOD_DAYS[1])]
     )
     resources_region = models.CharField(max_length=2, blank=True, default="", choices=REGION_CHOICES)
 
@@ -140,18 +147,19 @@ class EncouragementSettings(models.Model):
                 name="encouragementsettings_threshold_range",
             ),
             models.CheckConstraint(
-                condition=Q(sustain_minutes__gte=1, sustain_minutes__lte=240),
+                condition=Q(sustain_minutes__gte=SUSTAIN_MINUTES[0], sustain_minutes__lte=SUSTAIN_MINUTES[1]),
                 name="encouragementsettings_sustain_range",
             ),
             models.CheckConstraint(
-                condition=Q(cooldown_minutes__gte=5, cooldown_minutes__lte=1440),
+                condition=Q(cooldown_minutes__gte=COOLDOWN_MINUTES[0], cooldown_minutes__lte=COOLDOWN_MINUTES[1]),
                 name="encouragementsettings_cooldown_range",
             ),
             models.CheckConstraint(
-                condition=Q(daily_cap__gte=1, daily_cap__lte=20), name="encouragementsettings_daily_cap_range"
+                condition=Q(daily_cap__gte=DAILY_CAP[0], daily_cap__lte=DAILY_CAP[1]),
+                name="encouragementsettings_daily_cap_range",
             ),
             models.CheckConstraint(
-                condition=Q(low_mood_days__gte=2, low_mood_days__lte=14),
+                condition=Q(low_mood_days__gte=LOW_MOOD_DAYS[0], low_mood_days__lte=LOW_MOOD_DAYS[1]),
                 name="encouragementsettings_low_mood_days_range",
             ),
         ]

@@ -29,7 +29,6 @@ from moods.personal import services as personal_services
 from moods.stream import messages as stream_messages
 from moods.stream import presence
 from moods.stream import selectors as stream_selectors
-from moods.stream.calibration import calibration_seconds
 from moods.stream.config import stream_config
 
 
@@ -69,7 +68,7 @@ def live(request: HttpRequest) -> HttpResponse:
         "emotions": list(EMOTIONS),
         "capture": stream_messages.capture_defaults(stream_selectors.capture_settings(user_id=user.pk)),
         "max_fps": stream_config().max_fps,
-        "calibration_seconds": calibration_seconds(),
+        "calibration_seconds": stream_config().calibration_seconds,
     }
     baseline = personal_services.baseline_row(user_id=user.pk)
     return render(request, "moods/live.html", {"config": config, "baseline": baseline})

@@ -36,7 +36,7 @@ class CardSummary:
 
 
 def card_path() -> Path:
-    weights = getattr(settings, "SMILE_EMOTION_WEIGHTS", "")
+    weights = settings.SMILE_EMOTION_WEIGHTS
     beside = Path(str(weights)).with_name("model_card.json") if weights else SHIPPED_CARD
     return beside if beside.is_file() else SHIPPED_CARD
 

@@ -14,10 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from django.conf import settings
-
 from inference.baseline import (
-    MIN_CALIBRATION_FACES,
     Baseline,
     CalibrationRefused,
     adjust_reading,
@@ -26,19 +23,9 @@ from inference.baseline import (
 )
 from inference.emotions import EMOTIONS
 from moods.stream import messages
+from moods.stream.config import stream_config
 
-CALIBRATION_SECONDS: Final = 20.0
 CANCELLED_MESSAGE: Final = "Calibration cancelled. Your earlier baseline, if any, is still in use."
-
-
-def calibration_seconds() -> float:
-    """How long a calibration watches (``SMILE_CALIBRATION_SECONDS``)."""
-    return float(getattr(settings, "SMILE_CALIBRATION_SECONDS", CALIBRATION_SECONDS))
-
-
-def calibration_min_faces() -> int:
-    """How many frames with a face a calibration needs (``SMILE_CALIBRATION_MIN_FACES``)."""
-    return int(getattr(settings, "SMILE_CALIBRATION_MIN_FACES", MIN_CALIBRATION_FACES))
 
 
 @dataclass(frozen=True)
@@ -59,8 +46,9 @@ class Calibration:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.baseline = baseline
-        self.seconds = calibration_seconds() if seconds is None else seconds
-        self.min_faces = calibration_min_faces() if min_faces is None else min_faces
+        config = stream_config()
+        self.seconds = config.calibration_seconds if seconds is None else seconds
+        self.min_faces = config.calibration_min_faces if min_faces is None else min_faces
         self.clock = clock
         self.started: float | None = None
         self._faces: list[list[float]] = []

@@ -38,6 +38,9 @@ class StreamConfig:
     batch_size: int
     # Mood windows kept in memory while the database is unreachable.
     pending_windows: int
+    # Calibrating to the resting face: how long it watches, how many frames with a face it needs.
+    calibration_seconds: float
+    calibration_min_faces: int
     # How often an open socket re-checks that its device and account may still stream.
     device_recheck_seconds: float
 
@@ -67,6 +70,8 @@ def stream_config() -> StreamConfig:
         queue=str(settings.SMILE_INFERENCE_QUEUE),
         batch_size=int(settings.SMILE_INFERENCE_BATCH_SIZE),
         pending_windows=int(settings.SMILE_PENDING_WINDOWS),
+        calibration_seconds=float(settings.SMILE_CALIBRATION_SECONDS),
+        calibration_min_faces=int(settings.SMILE_CALIBRATION_MIN_FACES),
         device_recheck_seconds=float(settings.SMILE_DEVICE_RECHECK_SECONDS),
     )
 

@@ -20,6 +20,7 @@ from typing import Final
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
 
@@ -74,19 +75,20 @@ def forget_local_buckets() -> None:
     _local = LocalBuckets()
 
 
-# One client per event loop (a redis.asyncio connection belongs to the loop that opened it).
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+# One script handle per event loop (a redis.asyncio connection belongs to the loop that opened
+# it). The handle sends the script's SHA (EVALSHA), not its text, with every frame.
+_scripts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScript] = weakref.WeakKeyDictionary()
 
 
-def _client(url: str) -> aioredis.Redis:
+def _script(url: str) -> AsyncScript:
     loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
+    script = _scripts.get(loop)
+    if script is None:
         client = aioredis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
-        _clients[loop] = client
-    return client
+        script = _scripts[loop] = client.register_script(TAKE_FRAME_SLOT_SCRIPT)
+    return script
 
 
 async def take_frame_token(device_id: int, *, max_fps: float) -> bool:
@@ -97,7 +99,7 @@ async def take_frame_token(device_id: int, *, max_fps: float) -> bool:
         return _local.take(device_id, rate=max_fps, capacity=capacity, now=time.monotonic())
     try:
         taken = await asyncio.wait_for(
-            _client(url).eval(TAKE_FRAME_SLOT_SCRIPT, 1, f"{KEY_PREFIX}{device_id}", str(max_fps), str(capacity)),
+            _script(url)(keys=[f"{KEY_PREFIX}{device_id}"], args=[str(max_fps), str(capacity)]),
             timeout=REDIS_TIMEOUT_SECONDS,
         )
     except (TimeoutError, aioredis.RedisError, OSError) as exc:

@@ -57,7 +57,8 @@ from tests.integration.stack import client_context
 from tests.integration.test_no_frame_leaks import leaking_files, leaks_in, marked_jpeg, needles
 from tests.services import require_service
 
-pytestmark = [pytest.mark.slow, pytest.mark.services]
+# Building the images and starting the stack takes minutes (the first test pays for it).
+pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.timeout(2400)]
 
 PROJECT = "smile"  # the copy's folder name, so Compose's project name, as in a clone called smile
 SERVICES = ("postgres", "redis", "migrate", "web1", "web2", "web3", "worker", "beat", "nginx")

@@ -84,6 +84,10 @@ class MoodEvent(models.Model):
     baseline_applied = models.BooleanField(default=False)
     # Too few faces, or too little confidence, to say: shown as "not sure" and never counted for a nudge.
     uncertain = models.BooleanField(default=False)
+    # The stream's identity for the window (``ClosedWindow.key``): a write retried after its
+    # commit's reply was lost finds the window here instead of storing it twice. Null for windows
+    # stored otherwise (demo data) and before this column existed; nulls never collide.
+    window_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ("-started_at", "-id")

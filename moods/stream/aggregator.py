@@ -13,9 +13,10 @@ Not thread-safe: one aggregator belongs to one connection, used from its event l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
+from uuid import UUID, uuid4
 
 from django.utils import timezone
 
@@ -38,6 +39,9 @@ class ClosedWindow:
     dominant: str | None
     # Set by the consumer when the user's personal baseline adjusted the window's frames.
     baseline_applied: bool = False
+    # The window's identity, stored with it: a write retried after its commit's reply was lost
+    # finds the window already there instead of storing it twice (``moods.stream.windows``).
+    key: UUID = field(default_factory=uuid4, compare=False)
 
     @property
     def uncertain(self) -> bool:

@@ -52,9 +52,15 @@ def create_event(*, user_id: int, device_id: int | None, window: ClosedWindow) -
             dominant=window.dominant,
             baseline_applied=window.baseline_applied,
             uncertain=window.uncertain,
+            window_key=window.key,
             **window.scores,
         )
     )
+
+
+def stored_earlier(window: ClosedWindow) -> MoodEvent | None:
+    """The window's event if an earlier attempt stored it (its commit went through, the reply was lost)."""
+    return MoodEvent.objects.filter(window_key=window.key).first()
 
 
 def _drop_broken_connection() -> None:
@@ -75,7 +81,8 @@ def record_window(
 
     A window without a face has no mood and is not stored. A database error is retried after
     each of ``retry_delays``; then the window waits in the process's pending buffer, written by
-    the next successful call (or ``flush_pending``). Errors a retry cannot fix drop the window.
+    the next successful call (or ``flush_pending``). Errors a retry cannot fix drop the window,
+    unless an earlier attempt had in fact stored it (its key is there): then that is the event.
     """
     if not window.faces or window.scores is None:
         return None
@@ -87,8 +94,11 @@ def record_window(
         try:
             event = create_event(user_id=user_id, device_id=device_id, window=window)
         except PERMANENT_ERRORS as exc:
-            logger.warning("mood window of user %s dropped: %s", user_id, type(exc).__name__)
-            return None
+            earlier = stored_earlier(window)
+            if earlier is None:
+                logger.warning("mood window of user %s dropped: %s", user_id, type(exc).__name__)
+                return None
+            event = earlier
         except DatabaseError as exc:
             error_name = type(exc).__name__
             continue
@@ -116,8 +126,9 @@ def flush_pending() -> int:
         try:
             create_event(user_id=item.user_id, device_id=item.device_id, window=item.window)
         except PERMANENT_ERRORS as exc:
-            logger.warning("pending mood window of user %s dropped: %s", item.user_id, type(exc).__name__)
-            continue
+            if stored_earlier(item.window) is None:
+                logger.warning("pending mood window of user %s dropped: %s", item.user_id, type(exc).__name__)
+                continue
         except DatabaseError as exc:
             buffer.put_back(items[index:])
             logger.warning("pending mood windows still not stored (%s); %d waiting", type(exc).__name__, len(buffer))

@@ -12,7 +12,7 @@ from django.db import IntegrityError, OperationalError
 
 from inference.emotions import EMOTIONS
 from moods.history import rollup
-from moods.models import MoodEvent
+from moods.models import MoodEvent, MoodQuarter
 from moods.stream import pending, windows
 from moods.stream.aggregator import ClosedWindow
 from tests.factories import make_user, pair_device
@@ -66,6 +66,26 @@ def flaky(monkeypatch: pytest.MonkeyPatch, failures: int, error: Exception | Non
     return stand_in
 
 
+class CommitsThenDrops:
+    """Stands in for ``rollup.insert_event``: the first ``failures`` calls write the window and then
+    lose the connection before the acknowledgement, as a database or proxy dying between the
+    commit and its reply does; later calls write normally."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real, self.failures, self.calls = real, failures, 0
+
+    def __call__(self, event: MoodEvent) -> MoodEvent:
+        self.calls += 1
+        if self.calls > self.failures:
+            return self.real(event)
+        self.real(MoodEvent(**{f.attname: getattr(event, f.attname) for f in MoodEvent._meta.concrete_fields}))
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+def stored_seconds(user_id: int) -> float:
+    return sum(MoodQuarter.objects.filter(user_id=user_id).values_list("seconds", flat=True))
+
+
 # --- Storing windows --------------------------------------------------------------------
 
 
@@ -105,6 +125,44 @@ def test_a_database_error_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stand_in.calls == 3
     assert MoodEvent.objects.count() == 1
     assert len(pending.pending_buffer.get()) == 0
+
+
+def test_a_retry_after_a_write_that_committed_does_not_store_the_window_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = make_user()
+    device, _ = pair_device(user=user)
+    stand_in = CommitsThenDrops(rollup.insert_event, failures=1)
+    monkeypatch.setattr(rollup, "insert_event", stand_in)
+
+    event = windows.record_window(user_id=user.pk, device_id=device.pk, window=window(NOW), retry_delays=NO_WAIT)
+
+    assert event is not None
+    assert stand_in.calls == 2
+    assert MoodEvent.objects.filter(user=user).count() == 1
+    assert stored_seconds(user.pk) == 60.0
+    assert len(pending.pending_buffer.get()) == 0
+
+
+def test_a_waiting_window_that_was_in_fact_stored_is_not_stored_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = make_user()
+    # The first attempt commits but its reply is lost; the database then stays away for the retries.
+    stand_in = CommitsThenDrops(rollup.insert_event, failures=1)
+
+    def commits_once_then_down(event: MoodEvent) -> MoodEvent:
+        if stand_in.calls >= 1 and stand_in.calls < 4:
+            stand_in.calls += 1
+            raise OperationalError("connection refused")
+        return stand_in(event)
+
+    monkeypatch.setattr(rollup, "insert_event", commits_once_then_down)
+    assert windows.record_window(user_id=user.pk, device_id=None, window=window(NOW), retry_delays=NO_WAIT) is None
+    assert len(pending.pending_buffer.get()) == 1
+
+    assert windows.flush_pending() == 1
+
+    assert MoodEvent.objects.filter(user=user).count() == 1
+    assert stored_seconds(user.pk) == 60.0
 
 
 def test_after_the_retries_the_window_waits_in_memory_and_is_logged_without_its_data(

@@ -71,3 +71,23 @@ def test_a_database_that_accepts_but_never_answers_fails_the_connect_in_time(set
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(host="127.0.0.1", port=silent.getsockname()[1], user="smile", dbname="smile", **options)
         assert time.monotonic() - started < options["connect_timeout"] + 2
+
+
+def test_a_redis_that_accepts_but_never_answers_fails_a_cache_call_in_time(settings) -> None:
+    """Rate limits and presence read the cache on every request: a silent Redis must fail them, not hang them."""
+    cache_settings = settings.CACHES["default"]
+    if not cache_settings["BACKEND"].endswith("RedisCache"):
+        pytest.skip("the embedded cache is in memory")
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        cache = RedisCache(
+            f"redis://127.0.0.1:{silent.getsockname()[1]}/0", {"OPTIONS": cache_settings.get("OPTIONS", {})}
+        )
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            cache.get("smile:any")
+        assert time.monotonic() - started < settings.CACHE_SOCKET_TIMEOUT + 1.5

@@ -40,6 +40,10 @@ AUTH_TIMEOUT_SECONDS = 5.0
 TICK_SECONDS = 1.0
 # On disconnect, wait at most this long for the socket's window writes (they go on after).
 WRITES_WAIT_ON_DISCONNECT = 5.0
+# Group memberships live in Redis, which keeps nothing across a restart (and channels_redis lets
+# them expire after a day): a socket joins its groups again this often, so a revocation or an
+# encouragement reaches it again within this long of a Redis restart.
+REJOIN_GROUPS_SECONDS = 5.0
 
 
 # Channel-layer sends started from callbacks, kept referenced until they finish.
@@ -60,6 +64,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         limits = StreamLimits.from_config(config)
         self.recheck_seconds = config.device_recheck_seconds
         self.recheck: asyncio.Task[None] | None = None
+        self.rejoin: asyncio.Task[None] | None = None
         self.session = StreamSession(limits)
         self.aggregator = WindowAggregator(window_seconds=limits.window_seconds)
         self.calibration = Calibration(None)
@@ -218,9 +223,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def close_windows_when_due(self) -> None:
         next_recheck = time.monotonic() + self.recheck_seconds
+        next_rejoin = time.monotonic() + REJOIN_GROUPS_SECONDS
         while True:
             await asyncio.sleep(TICK_SECONDS)
             await self.finish_calibration()
+            if time.monotonic() >= next_rejoin and (self.rejoin is None or self.rejoin.done()):
+                # Its own task too: a Redis that is down (retried for seconds) holds up nothing else.
+                next_rejoin = time.monotonic() + REJOIN_GROUPS_SECONDS
+                self.rejoin = asyncio.create_task(self.rejoin_groups())
+                self.tasks = [task for task in self.tasks if not task.done()]
+                self.tasks.append(self.rejoin)
             if time.monotonic() >= next_recheck and (self.recheck is None or self.recheck.done()):
                 # Its own task: a slow database must not hold up the windows.
                 next_recheck = time.monotonic() + self.recheck_seconds
@@ -229,6 +241,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 self.tasks = [task for task in self.tasks if not task.done()]
             if self.aggregator.due():
                 await self.close_window()
+
+    async def rejoin_groups(self) -> None:
+        """Join the socket's groups again (a no-op unless Redis lost them)."""
+        for group in self.joined:
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception as exc:  # Redis is down: the next round joins again
+                logger.warning("could not rejoin group %s: %s", group, type(exc).__name__)
+                return
 
     async def recheck_device(self) -> None:
         """Close 4403 if the device was revoked (or the account disabled) and the message was lost."""
@@ -300,7 +321,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             logger.warning("last mood window of user %s not stored: %s", self.user_id, type(exc).__name__)
         if self.user_id is not None:
             # After the last window: the dashboard stops saying "streaming now" at once.
-            await presence.record_closed(user_id=self.user_id, device_id=self.device_id, at=timezone.now())
+            try:
+                await presence.record_closed(user_id=self.user_id, device_id=self.device_id, at=timezone.now())
+            except Exception as exc:  # Redis is down: the dashboard goes by the windows alone
+                logger.warning("stream close of user %s not recorded: %s", self.user_id, type(exc).__name__)
         for group in self.joined:
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -453,6 +453,8 @@ class StreamClient:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.messages: list[dict[str, Any]] = []
+        # When each message arrived (time.monotonic()), in the same order.
+        self.arrived: list[float] = []
         self.close_code: int | None = None
         self.closed = False
         self._changed = asyncio.Condition()
@@ -464,6 +466,7 @@ class StreamClient:
                 assert isinstance(raw, str), "the server sends text only"
                 async with self._changed:
                     self.messages.append(json.loads(raw))
+                    self.arrived.append(time.monotonic())
                     self._changed.notify_all()
         except websockets.ConnectionClosed:
             pass

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Device, User
 from moods.models import MoodEvent
-from moods.stream import messages, windows
+from moods.stream import consumer, messages, windows
 from moods.stream.session import parse_control
 from tests.factories import make_user, pair_device
 from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
@@ -108,6 +108,23 @@ async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
     layer = get_channel_layer()
     for group in (messages.user_group(user.pk), messages.device_group(device.pk)):
         assert not layer.groups.get(group), f"a dead channel stayed in {group}"
+
+
+async def test_a_socket_joins_its_groups_again_after_the_layer_forgot_them(
+    settings, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A restarted Redis (no persistence) forgets every group: revocations and encouragements
+    # reached no open socket until it reconnected.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    monkeypatch.setattr(consumer, "REJOIN_GROUPS_SECONDS", 1.0)
+    device, token = await database_sync_to_async(pair_device)(user=user)
+    communicator = await authenticated(token)
+    layer = get_channel_layer()
+    layer.groups.clear()
+
+    await asyncio.sleep(2.5)
+    await layer.group_send(messages.device_group(device.pk), messages.device_revoked(device_id=device.pk))
+    assert await closed_with(communicator, timeout=5) == 4403
 
 
 async def test_a_device_revoked_without_its_message_is_closed_4403_by_the_periodic_recheck(

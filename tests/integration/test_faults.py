@@ -566,11 +566,4 @@ async def test_a_window_whose_commit_answer_is_lost_is_stored_once(
     await asyncio.sleep(2.0)
     stored = await asyncio.to_thread(stored_windows, stack_database, device.device_id)
     print(f"a lost COMMIT answer: {len(expected)} windows sent, {len(stored)} stored ({len(set(stored))} distinct)")
-    if len(stored) > len(set(stored)) and sorted(set(stored)) == expected:
-        # Only this, the known defect, is an expected failure; any other difference fails.
-        pytest.xfail(
-            "defect: a window whose COMMIT reached Postgres but whose answer was lost is written again by "
-            "WindowWriter's retry (moods/stream/windows.py); the idempotent write is being fixed on main: "
-            f"{len(expected)} windows sent, {len(stored)} stored"
-        )
     assert stored == expected

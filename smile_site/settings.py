@@ -116,7 +116,7 @@ CHANNEL_LAYER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=10)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "smile_site.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {

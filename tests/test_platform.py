@@ -51,7 +51,7 @@ def test_ci_runs_with_every_service_configured() -> None:
     if not services_required():
         pytest.skip("only meaningful with SMILE_REQUIRE_SERVICES=1")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "smile_site.channel_layer.RedisChannelLayer"
 
 
 @pytest.mark.django_db

@@ -54,7 +54,7 @@ async def authenticated(token: str) -> WebsocketCommunicator:
 @pytest.fixture
 def redis_channel_layer(redis_url: str) -> None:
     """The production channel layer (settings with ``SMILE_REDIS_URL``), fresh for this test's loop."""
-    assert django_settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert django_settings.CHANNEL_LAYERS["default"]["BACKEND"] == "smile_site.channel_layer.RedisChannelLayer"
     channel_layers.backends.clear()
 
 

@@ -8,10 +8,8 @@ huge one. Every crafted file here is built in the test from a real encoder's out
 
 from __future__ import annotations
 
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import cv2
@@ -20,40 +18,18 @@ import pytest
 
 from inference import images
 from inference.images import FrameError, decode_grayscale
+from tests.hostile_frames import (
+    SOF0,
+    hidden_behind_stuffed_zero,
+    lying_jpeg,
+    png,
+    png_bomb,
+    real_jpeg,
+    sof_segment,
+    with_frame_size,
+)
 
-SOF0 = b"\xff\xc0"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def real_jpeg(width: int = 320, height: int = 240) -> bytes:
-    pixels = (np.arange(width * height) % 251).astype(np.uint8).reshape(height, width)
-    ok, encoded = cv2.imencode(".jpg", pixels)
-    assert ok
-    return encoded.tobytes()
-
-
-def with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
-    """The JPEG with its (only) SOF0 segment claiming ``width`` x ``height``."""
-    at = jpeg.index(SOF0)
-    return jpeg[: at + 5] + struct.pack(">HH", height, width) + jpeg[at + 9 :]
-
-
-def sof_segment(jpeg: bytes) -> bytes:
-    at = jpeg.index(SOF0)
-    (length,) = struct.unpack(">H", jpeg[at + 2 : at + 4])
-    return jpeg[at : at + 2 + length]
-
-
-def hidden_behind_stuffed_zero(huge: bytes, decoy_sof: bytes) -> bytes:
-    """SOI, an ``FF 00`` "segment" whose length spans the whole real (huge) JPEG, then a decoy SOF.
-
-    A reader that takes ``FF 00`` for a marker with a length skips to the decoy; libjpeg
-    discards ``FF 00``, resyncs on the real markers and never reaches the decoy.
-    """
-    body = huge[2:]
-    length = len(body) + 2
-    assert b"\xff" not in struct.pack(">H", length)  # the length bytes must not look like a marker
-    return b"\xff\xd8\xff\x00" + struct.pack(">H", length) + body + decoy_sof + b"\xff\xd9"
 
 
 @pytest.fixture
@@ -80,7 +56,7 @@ def test_the_crafted_files_really_lie_to_libjpeg() -> None:
 
 @pytest.mark.usefixtures("no_decoding")
 def test_a_huge_frame_hidden_behind_a_stuffed_zero_is_refused_before_decoding() -> None:
-    lying = hidden_behind_stuffed_zero(with_frame_size(real_jpeg(), 32000, 32000), sof_segment(real_jpeg()))
+    lying = lying_jpeg()
     assert len(lying) < images.FrameLimits().max_bytes
     assert refused(lying) in ("invalid_image", "image_too_large")
 
@@ -118,32 +94,13 @@ def test_a_jpeg_with_scan_data_before_any_frame_header_is_refused() -> None:
     assert refused(jpeg.replace(sof_segment(jpeg), b"")) == "invalid_image"
 
 
-def png(width: int, height: int, *, ihdr_crc: int | None = None, extra_ihdr: bool = False) -> bytes:
-    raw = b"".join(b"\x00" + bytes(width) for _ in range(height))  # filter 0, black rows
-
-    def chunk(kind: bytes, body: bytes, crc: int | None = None) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) if crc is None else crc)
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    parts = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", ihdr, ihdr_crc)]
-    if extra_ihdr:
-        parts.append(chunk(b"IHDR", struct.pack(">IIBBBBB", 32000, 32000, 8, 0, 0, 0, 0)))
-    parts += [chunk(b"IDAT", zlib.compress(raw, 9)), chunk(b"IEND", b"")]
-    return b"".join(parts)
-
-
 def test_a_small_honest_png_decodes() -> None:
     assert decode_grayscale(png(64, 48)).shape == (48, 64)
 
 
 @pytest.mark.usefixtures("no_decoding")
 def test_a_png_decompression_bomb_is_refused_before_decoding() -> None:
-    bomb = png(5000, 5000)  # 25 MB of pixels in a file of about 25 KB
+    bomb = png_bomb()
     assert refused(bomb) in ("image_too_large", "frame_too_large")
 
 
@@ -163,7 +120,7 @@ def test_the_decoder_itself_refuses_a_huge_frame_once_the_intake_is_imported() -
     script = (
         "import struct, cv2, numpy as np\n"
         "import inference.images\n"
-        "from tests.inference.test_hostile_images import real_jpeg, with_frame_size\n"
+        "from tests.hostile_frames import real_jpeg, with_frame_size\n"
         "data = with_frame_size(real_jpeg(), 8000, 8000)\n"
         "try:\n"
         "    out = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)\n"

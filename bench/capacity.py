@@ -14,10 +14,11 @@ the answers still in flight, a ``pause`` (the server announces the open window) 
 Prints, per step: results/s, client-side result latency p50/p95/p99, drops by reason, errors by
 code, socket closes by close code, the mood windows written (``MoodEvent`` rows of the step's
 devices, once the writes settle) against the windows the clients were told about and against
-what the duration allows, and the peak RSS of each server process (``/proc/PID/status`` VmRSS
-every second: daphne x3, the worker, nginx master and workers summed). One step also prints
-each process's RSS at its start (idle), 10%, 50% and end. ``--ramp`` prints one line a step and
-the most clients whose p95 stayed under ``--target-p95-ms``.
+what the duration allows, CPU ms per result and the peak RSS of each server process
+(``/proc/PID/status`` VmRSS every second: daphne x3, the worker, nginx master and workers
+summed). One step also prints each process's RSS at its start (idle), 10%, 50% and end.
+``--ramp`` prints one line a step and the most clients whose p95 stayed under
+``--target-p95-ms`` with at least 99% of their frames scored.
 """
 
 from __future__ import annotations

@@ -30,13 +30,8 @@ from django.conf import settings  # noqa: E402
 
 from inference import images  # noqa: E402
 from moods.stream import device_rate  # noqa: E402
+from tests.hostile_frames import lying_jpeg  # noqa: E402
 from tests.inference.conftest import encode, webcam_frame_with_face  # noqa: E402
-from tests.inference.test_hostile_images import (  # noqa: E402
-    hidden_behind_stuffed_zero,
-    real_jpeg,
-    sof_segment,
-    with_frame_size,
-)
 
 
 async def idle_receive(hosts: list[object], label: str) -> None:
@@ -68,7 +63,7 @@ def image_checks() -> None:
     for _ in range(count):
         images.image_size(face)
     print(f"header walk, {len(face)} B 640x480 JPEG: {(time.perf_counter() - started) / count * 1e6:.1f} us")
-    lying = hidden_behind_stuffed_zero(with_frame_size(real_jpeg(), 32000, 32000), sof_segment(real_jpeg()))
+    lying = lying_jpeg()
     started = time.perf_counter()
     try:
         images.decode_grayscale(lying)

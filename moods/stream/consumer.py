@@ -44,6 +44,8 @@ WRITES_WAIT_ON_DISCONNECT = 5.0
 # them expire after a day): a socket joins its groups again this often, so a revocation or an
 # encouragement reaches it again within this long of a Redis restart.
 REJOIN_GROUPS_SECONDS = 5.0
+# The channel-layer answers to a frame, one per frame (see ``dispatch``).
+PER_FRAME_MESSAGES = frozenset({messages.INFERENCE_RESULT, messages.INFERENCE_FAILED})
 
 
 # Channel-layer sends started from callbacks, kept referenced until they finish.
@@ -93,6 +95,21 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=user_id)
         await self.send_json(self.session.limits.ready_message(capture))
         self.tasks.append(asyncio.create_task(self.close_windows_when_due()))
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Frames and their results skip Channels' per-message sweep of stale database connections.
+
+        Channels runs ``close_old_connections`` on its one database thread before every message:
+        two thread hops per frame, queued behind every other socket's queries. The per-frame
+        handlers touch no database but through ``database_sync_to_async`` (a calibration's
+        baseline), which sweeps before and after each call itself. Every other message is
+        dispatched as Channels does it.
+        """
+        kind = message.get("type")
+        if (kind == "websocket.receive" and message.get("bytes") is not None) or kind in PER_FRAME_MESSAGES:
+            await getattr(self, messages.handler_name(str(kind)))(message)
+        else:
+            await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.user_id is None:

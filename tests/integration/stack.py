@@ -146,7 +146,10 @@ def client_context(ca_cert: Path) -> ssl.SSLContext:
 
 
 @contextlib.contextmanager
-def running_stack(*, database: LiveDatabase, redis_url: str, work_dir: Path, nginx_path: str) -> Iterator[Stack]:
+def running_stack(
+    *, database: LiveDatabase, redis_url: str, work_dir: Path, nginx_path: str, window_seconds: int = WINDOW_SECONDS
+) -> Iterator[Stack]:
+    """The stack, stopped on exit; ``window_seconds``: the mood window length (production's is 60)."""
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     issued = certs.issue(work_dir / "certs")
@@ -163,7 +166,7 @@ def running_stack(*, database: LiveDatabase, redis_url: str, work_dir: Path, ngi
         SMILE_ALLOWED_HOSTS=f"{SERVER_NAME},127.0.0.1",
         SMILE_SITE_ORIGINS=origin,
         SMILE_STATIC_ROOT=str(static_root),
-        SMILE_WINDOW_SECONDS=str(WINDOW_SECONDS),
+        SMILE_WINDOW_SECONDS=str(window_seconds),
         SMILE_INFERENCE_EXECUTOR="celery",
         SMILE_PAIRING_INTERVAL_SECONDS="1",
         SMILE_RATE_LIMITS=RATE_LIMITS,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+import channels.consumer
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -184,6 +185,32 @@ async def test_a_face_frame_gets_a_result_with_seven_scores(stream: WebsocketCom
     assert result["dominant"] == "happy"
     assert result["latency_ms"] >= 0
     assert "box" not in result
+
+
+async def test_frames_and_their_results_make_no_trip_to_the_database_thread(
+    stream: WebsocketCommunicator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels sweeps stale database connections on its one database thread before every message a
+    consumer handles: two thread hops per frame, queued behind other sockets' queries. A frame and
+    its result touch no database (the handlers' rare database calls sweep for themselves, as every
+    ``database_sync_to_async`` call does), so they skip the sweep; control messages keep it."""
+    sweeps = 0
+    sweep = channels.consumer.aclose_old_connections
+
+    async def counted_sweep() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await sweep()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted_sweep)
+    for seq in (1, 2):
+        await stream.send_to(bytes_data=b"face")
+        result = await stream.receive_json_from(timeout=5)
+        assert (result["type"], result["seq"]) == ("result", seq)
+    assert sweeps == 0
+    await stream.send_json_to({"type": "ping"})
+    assert await stream.receive_json_from(timeout=5) == {"type": "pong"}
+    assert sweeps == 1
 
 
 async def test_a_frame_without_a_face_says_so(stream: WebsocketCommunicator) -> None:

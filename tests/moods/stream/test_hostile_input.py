@@ -25,7 +25,7 @@ from accounts.models import User
 from inference.images import FrameError, FrameLimits, decode_grayscale
 from moods.stream.session import MAX_TEXT_BYTES, parse_control
 from tests.factories import make_user, pair_device
-from tests.inference.test_hostile_images import hidden_behind_stuffed_zero, real_jpeg, sof_segment, with_frame_size
+from tests.hostile_frames import hidden_behind_stuffed_zero, real_jpeg, sof_segment, with_frame_size
 from tests.moods.stream.test_consumer import fake_classify, open_socket, use_dispatcher
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,49 @@
+"""The capacity tool (``bench/capacity.py``) measures what it says: a short run against its own stack.
+
+Slow (it starts the native production stack: about 20-40 s) and needs Postgres, Redis and nginx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.integration.live import PostgresServer
+from tests.integration.stack import nginx_binary
+from tests.services import require_service
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def test_two_clients_get_results_and_every_window_they_were_told_about_is_written(
+    postgres_server: PostgresServer, live_redis_url: str
+) -> None:
+    if nginx_binary() is None:
+        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    env = {**os.environ, "SMILE_DATABASE_URL": postgres_server.url("postgres")}
+    command = [sys.executable, "bench/capacity.py", "--redis-url", live_redis_url, "--clients", "2"]
+    command += ["--seconds", "8", "--window-seconds", "5", "--json"]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=300, check=False)
+    output = done.stdout.decode()
+    assert done.returncode == 0, output + done.stderr.decode()
+    step = json.loads(output.splitlines()[-1])
+
+    assert step["sent"] >= 14  # 2 clients x 8 s at 1 fps, give or take a frame each
+    assert step["results"] == step["sent"], step
+    assert step["faces"] > 0
+    assert step["p95_ms"] > 0
+    assert (step["dropped"], step["errors"], step["failed_sockets"]) == ({}, {}, {})
+    assert step["closes"] == {"1000": 2}  # both closed by the client at the end, none by the server
+    # Each socket closes a 5 s window and stores the open one on its closing pause.
+    assert step["windows_expected"] >= 2
+    assert step["windows_written"] == step["windows_expected"]
+    fewest, most = step["windows_by_duration"]
+    assert fewest <= step["windows_expected"] <= most
+    assert set(step["peak_rss_mib"]) == {"web1", "web2", "web3", "worker", "nginx"}
+    assert all(value > 1 for value in step["peak_rss_mib"].values())
+    assert "windows         written" in output

@@ -291,20 +291,11 @@ def stack_roots(stack: Any) -> Callable[[], dict[str, tuple[int, bool]]]:
     return roots
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--ramp", help="comma-separated client counts, one step each (instead of --clients)")
-    parser.add_argument("--fps", type=float, default=1.0)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--window-seconds", type=int, default=60, help="mood window length (production: 60; min 5)")
-    parser.add_argument("--target-p95-ms", type=float, default=300.0)
-    parser.add_argument("--pause-seconds", type=float, default=5.0, help="rest between ramp steps")
-    parser.add_argument("--json", action="store_true", help="also print every step as one JSON line")
-    args = parser.parse_args()
-    steps = [int(part) for part in args.ramp.split(",")] if args.ramp else [args.clients]
-
+@contextmanager
+def bench_stack(*, redis_url: str, window_seconds: int) -> Iterator[Any]:
+    """The native production stack on a fresh database of ``SMILE_DATABASE_URL``'s server (dropped
+    after); this process's database connection points at that database meanwhile, to create the
+    bench devices and count their windows (as Django's test runner retargets its connection)."""
     import dj_database_url
     import django
 
@@ -325,45 +316,65 @@ def main() -> None:
     binary = nginx_binary()
     if binary is None:
         sys.exit("no nginx (apt-get install nginx-light)")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    results = []
     with (
-        tempfile.TemporaryDirectory(prefix="smile-capacity-") as work,
+        tempfile.TemporaryDirectory(prefix="smile-bench-") as work,
         created_database(server) as database,
         running_stack(
             database=database,
-            redis_url=args.redis_url,
+            redis_url=redis_url,
             work_dir=Path(work),
             nginx_path=binary,
-            window_seconds=args.window_seconds,
+            window_seconds=window_seconds,
         ) as stack,
     ):
-        # This process creates the bench devices and counts their windows in the stack's database
-        # (the same server; Django's test runner points its connection at the test database alike).
         connections["default"].close()
         connections["default"].settings_dict["NAME"] = database.name
         print(f"stack           {stack.site.origin} (database {database.name}, logs {stack.site.log_dir})", flush=True)
-        with MemorySampler(stack_roots(stack)).running() as sampler:
-            for index, clients in enumerate(steps):
-                if index:
-                    time.sleep(args.pause_seconds)
-                step = run_step(
-                    stack=stack,
-                    sampler=sampler,
-                    clients=clients,
-                    fps=args.fps,
-                    seconds=args.seconds,
-                    window_seconds=args.window_seconds,
-                )
-                results.append(step)
-                stack.site.assert_running()
-                if args.ramp:
-                    print(ramp_line(step), flush=True)
-                else:
-                    print_step(step)
-                if args.json:
-                    print(json.dumps(step), flush=True)
-        connections["default"].close()
+        try:
+            yield stack
+        finally:
+            connections["default"].close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--ramp", help="comma-separated client counts, one step each (instead of --clients)")
+    parser.add_argument("--fps", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--window-seconds", type=int, default=60, help="mood window length (production: 60; min 5)")
+    parser.add_argument("--target-p95-ms", type=float, default=300.0)
+    parser.add_argument("--pause-seconds", type=float, default=5.0, help="rest between ramp steps")
+    parser.add_argument("--json", action="store_true", help="also print every step as one JSON line")
+    args = parser.parse_args()
+    steps = [int(part) for part in args.ramp.split(",")] if args.ramp else [args.clients]
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    results = []
+    with (
+        bench_stack(redis_url=args.redis_url, window_seconds=args.window_seconds) as stack,
+        MemorySampler(stack_roots(stack)).running() as sampler,
+    ):
+        for index, clients in enumerate(steps):
+            if index:
+                time.sleep(args.pause_seconds)
+            step = run_step(
+                stack=stack,
+                sampler=sampler,
+                clients=clients,
+                fps=args.fps,
+                seconds=args.seconds,
+                window_seconds=args.window_seconds,
+            )
+            results.append(step)
+            stack.site.assert_running()
+            if args.ramp:
+                print(ramp_line(step), flush=True)
+            else:
+                print_step(step)
+            if args.json:
+                print(json.dumps(step), flush=True)
     if args.ramp:
         best = None
         for step in results:  # the last step before the first that misses the target

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from django.conf import settings
 
-from moods.stream.tasks import STREAM_EXPIRES_SECONDS, STREAM_TIME_LIMIT
+from moods.stream.tasks import STREAM_EXPIRES_SECONDS
 from tests.conftest import PROJECT_ROOT
+
 
 def redis_command() -> list[str]:
     compose: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())

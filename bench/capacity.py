@@ -29,7 +29,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.native_stack import bench_stack  # noqa: E402
 from bench.stream import create_devices, figures, print_figures, run_clients  # noqa: E402
 
 # After the clients close, the windows they stored are written by each daphne's writer thread.
@@ -289,51 +289,6 @@ def stack_roots(stack: Any) -> Callable[[], dict[str, tuple[int, bool]]]:
         return found
 
     return roots
-
-
-@contextmanager
-def bench_stack(*, redis_url: str, window_seconds: int) -> Iterator[Any]:
-    """The native production stack on a fresh database of ``SMILE_DATABASE_URL``'s server (dropped
-    after); this process's database connection points at that database meanwhile, to create the
-    bench devices and count their windows (as Django's test runner retargets its connection)."""
-    import dj_database_url
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smile_site.settings")
-    django.setup()
-    from django.db import connections
-
-    from tests.integration.live import PostgresServer, created_database
-    from tests.integration.stack import nginx_binary, running_stack
-
-    parsed = dj_database_url.parse(os.environ.get("SMILE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    server = PostgresServer(
-        host=str(parsed.get("HOST") or "127.0.0.1"),
-        port=int(parsed.get("PORT") or 5432),
-        user=str(parsed.get("USER") or "postgres"),
-        password=str(parsed.get("PASSWORD") or ""),
-    )
-    binary = nginx_binary()
-    if binary is None:
-        sys.exit("no nginx (apt-get install nginx-light)")
-    with (
-        tempfile.TemporaryDirectory(prefix="smile-bench-") as work,
-        created_database(server) as database,
-        running_stack(
-            database=database,
-            redis_url=redis_url,
-            work_dir=Path(work),
-            nginx_path=binary,
-            window_seconds=window_seconds,
-        ) as stack,
-    ):
-        connections["default"].close()
-        connections["default"].settings_dict["NAME"] = database.name
-        print(f"stack           {stack.site.origin} (database {database.name}, logs {stack.site.log_dir})", flush=True)
-        try:
-            yield stack
-        finally:
-            connections["default"].close()
 
 
 def main() -> None:

@@ -41,7 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.capacity import MemorySampler, bench_stack, peaks, stack_roots  # noqa: E402
+from bench.capacity import MemorySampler, peaks, stack_roots  # noqa: E402
+from bench.native_stack import bench_stack  # noqa: E402
 from bench.stream import create_devices, face_frames, figures, run_clients  # noqa: E402
 
 KINDS = ("flood", "lying_jpeg", "png_bomb", "random", "deep_json", "huge", "before_auth")

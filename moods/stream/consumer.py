@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -244,20 +245,23 @@ class StreamConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(TICK_SECONDS)
             await self.finish_calibration()
-            if time.monotonic() >= next_rejoin and (self.rejoin is None or self.rejoin.done()):
-                # Its own task too: a Redis that is down (retried for seconds) holds up nothing else.
-                next_rejoin = time.monotonic() + REJOIN_GROUPS_SECONDS
-                self.rejoin = asyncio.create_task(self.rejoin_groups())
-                self.tasks = [task for task in self.tasks if not task.done()]
-                self.tasks.append(self.rejoin)
-            if time.monotonic() >= next_recheck and (self.recheck is None or self.recheck.done()):
-                # Its own task: a slow database must not hold up the windows.
-                next_recheck = time.monotonic() + self.recheck_seconds
-                self.recheck = asyncio.create_task(self.recheck_device())
-                self.tasks.append(self.recheck)
-                self.tasks = [task for task in self.tasks if not task.done()]
+            # Each on a task of its own: a slow database or a Redis being retried holds up nothing
+            # else, and a round starts only once the previous one has finished.
+            now = time.monotonic()
+            if now >= next_rejoin and (self.rejoin is None or self.rejoin.done()):
+                next_rejoin = now + REJOIN_GROUPS_SECONDS
+                self.rejoin = self.in_background(self.rejoin_groups())
+            if now >= next_recheck and (self.recheck is None or self.recheck.done()):
+                next_recheck = now + self.recheck_seconds
+                self.recheck = self.in_background(self.recheck_device())
             if self.aggregator.due():
                 await self.close_window()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """``work`` on a task the clean-up cancels (finished tasks are forgotten)."""
+        task = asyncio.create_task(work)
+        self.tasks = [*(running for running in self.tasks if not running.done()), task]
+        return task
 
     async def rejoin_groups(self) -> None:
         """Join the socket's groups again (a no-op unless Redis lost them)."""

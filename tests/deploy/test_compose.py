@@ -23,8 +23,7 @@ import yaml
 
 from deploy import nginx
 from tests.conftest import PROJECT_ROOT
-from tests.integration.stack import nginx_binary, nginx_command, prepare_nginx
-from tests.services import require_service
+from tests.integration.stack import nginx_command, prepare_nginx, required_nginx
 
 PYTHON_SERVICES = ("migrate", "web1", "web2", "web3", "worker", "worker-gpu", "beat")
 WEB_SERVICES = ("web1", "web2", "web3")
@@ -352,9 +351,7 @@ def test_the_template_sets_the_headers_tls_and_proxying_the_platform_relies_on()
 
 
 def test_the_rendered_configuration_passes_nginx_t(tmp_path: Path) -> None:
-    binary = nginx_binary()
-    if binary is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    binary = required_nginx()
     from deploy import certs
 
     issued = certs.issue(tmp_path / "certs")

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from tests.conftest import reachable_redis_url
 from tests.integration.live import LiveDatabase, PostgresServer, created_database
-from tests.integration.stack import Stack, nginx_binary, running_stack
+from tests.integration.stack import Stack, required_nginx, running_stack
 from tests.services import require_service
 
 
@@ -51,9 +51,7 @@ def stack(
     postgres_server: PostgresServer, live_redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The native production topology (nginx, three daphne, a supervised worker), one per test module."""
-    nginx_path = nginx_binary()
-    if nginx_path is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    nginx_path = required_nginx()
     with (
         created_database(postgres_server) as database,
         running_stack(

@@ -19,6 +19,7 @@ reach the site as ``https://localhost:<port>`` trusting only the generated CA
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import ssl
@@ -47,6 +48,7 @@ from tests.integration.live import (
     free_port,
     process_env,
 )
+from tests.services import require_service
 
 WEB_SERVICES = ("web1", "web2", "web3")
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
@@ -65,6 +67,25 @@ def nginx_binary() -> str | None:
         if found:
             return found
     return None
+
+
+def required_nginx() -> str:
+    """Debian's nginx binary; otherwise skip (or fail in CI)."""
+    found = nginx_binary()
+    if found is None:
+        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    return found
+
+
+def run_bench_script(script: str, *, postgres_url: str, redis_url: str, args: list[str]) -> str:
+    """Run ``bench/<script>`` (it starts its own stack) and return what it printed; fails on a non-zero exit."""
+    required_nginx()
+    command = [sys.executable, f"bench/{script}", "--redis-url", redis_url, *args]
+    env = {**os.environ, "SMILE_DATABASE_URL": postgres_url}
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=400, check=False)
+    output = done.stdout.decode()
+    assert done.returncode == 0, output + done.stderr.decode()
+    return output
 
 
 def with_option(command: list[str], option: str, value: str) -> list[str]:

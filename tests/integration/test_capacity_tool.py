@@ -6,16 +6,11 @@ Slow (it starts the native production stack: about 20-40 s) and needs Postgres, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
 from tests.integration.live import PostgresServer
-from tests.integration.stack import nginx_binary
-from tests.services import require_service
+from tests.integration.stack import run_bench_script
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -23,14 +18,12 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 def test_two_clients_get_results_and_every_window_they_were_told_about_is_written(
     postgres_server: PostgresServer, live_redis_url: str
 ) -> None:
-    if nginx_binary() is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
-    env = {**os.environ, "SMILE_DATABASE_URL": postgres_server.url("postgres")}
-    command = [sys.executable, "bench/capacity.py", "--redis-url", live_redis_url, "--clients", "2"]
-    command += ["--seconds", "8", "--window-seconds", "5", "--json"]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=300, check=False)
-    output = done.stdout.decode()
-    assert done.returncode == 0, output + done.stderr.decode()
+    output = run_bench_script(
+        "capacity.py",
+        postgres_url=postgres_server.url("postgres"),
+        redis_url=live_redis_url,
+        args=["--clients", "2", "--seconds", "8", "--window-seconds", "5", "--json"],
+    )
     step = json.loads(output.splitlines()[-1])
 
     assert step["sent"] >= 14  # 2 clients x 8 s at 1 fps, give or take a frame each

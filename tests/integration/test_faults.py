@@ -47,7 +47,7 @@ from tests.integration.live import (
     revoke_on_the_devices_page,
 )
 from tests.integration.redis_server import RedisServer, redis_server_binary
-from tests.integration.stack import Stack, daphne_args, nginx_binary, running_stack
+from tests.integration.stack import Stack, daphne_args, required_nginx, running_stack
 from tests.integration.tcp_proxy import TcpProxy
 from tests.services import require_service
 
@@ -103,9 +103,7 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """This module's production stack (overrides conftest's): its own Redis, Postgres behind the proxy."""
-    nginx_path = nginx_binary()
-    if nginx_path is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
+    nginx_path = required_nginx()
     behind_proxy = LiveDatabase(
         server=dataclasses.replace(stack_database.server, host=postgres_proxy.host, port=postgres_proxy.port),
         name=stack_database.name,

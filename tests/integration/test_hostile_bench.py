@@ -8,16 +8,11 @@ production stack) and needs Postgres, Redis and nginx.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
 from tests.integration.live import PostgresServer
-from tests.integration.stack import nginx_binary
-from tests.services import require_service
+from tests.integration.stack import run_bench_script
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -36,14 +31,12 @@ EXPECTED = {
 def test_every_hostile_kind_gets_its_documented_answer_and_the_others_keep_being_scored(
     postgres_server: PostgresServer, live_redis_url: str
 ) -> None:
-    if nginx_binary() is None:
-        require_service("nginx", "no nginx binary on PATH or in /usr/sbin (apt-get install nginx-light)")
-    env = {**os.environ, "SMILE_DATABASE_URL": postgres_server.url("postgres")}
-    command = [sys.executable, "bench/hostile.py", "--redis-url", live_redis_url, "--clients", "2"]
-    command += ["--seconds", "3", "--json"]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=400, check=False)
-    output = done.stdout.decode()
-    assert done.returncode == 0, output + done.stderr.decode()
+    output = run_bench_script(
+        "hostile.py",
+        postgres_url=postgres_server.url("postgres"),
+        redis_url=live_redis_url,
+        args=["--clients", "2", "--seconds", "3", "--json"],
+    )
     phases = {
         step["phase"]: step for step in map(json.loads, (line for line in output.splitlines() if line[:1] == "{"))
     }

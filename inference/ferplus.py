@@ -99,3 +99,21 @@ def soft_targets(votes: np.ndarray, *, drop_single_votes: bool = True) -> tuple[
     keep &= totals > 0
     targets = np.where(keep[:, None], seven / np.maximum(totals, 1.0)[:, None], 0.0).astype(np.float32)
     return targets, keep
+
+
+def mix_in_labels(targets: np.ndarray, labels: np.ndarray, weight: float) -> np.ndarray:
+    """``(1 - weight) * targets + weight * one_hot(labels)``: the votes with FER-2013's labels mixed in.
+
+    The two say different things. FER-2013's label is the expression a face was found under
+    (mostly posed or meant, like JAFFE's), the votes what ten raters saw in it: a mild frown is
+    "angry" to the first and, to most raters, "neutral". Trained on the votes alone, the network
+    reads such faces neutral; a share of the label keeps what the face was meant to show, while
+    the votes, where they are clear, keep the majority: a face whose votes give their top class a
+    lead of more than ``weight / (1 - weight)`` over the labelled one keeps it. (Tried to raise
+    JAFFE, it did not within the model's targets: docs/model.md.)
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the FER-2013 label weight must be between 0 and 1, not {weight}")
+    one_hot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
+    mixed: np.ndarray = ((1.0 - weight) * targets + weight * one_hot).astype(np.float32)
+    return mixed

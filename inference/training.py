@@ -50,6 +50,9 @@ class TrainingConfig:
     # "fer2013": one-hot FER-2013 labels; "ferplus": the FER+ raters' vote distributions (soft
     # targets, ``inference.ferplus``), validated against the FER+ majority.
     targets: str = "fer2013"
+    # With "ferplus" targets: the share of each face's FER-2013 label mixed into its votes
+    # (``inference.ferplus.mix_in_labels``).
+    fer2013_weight: float = 0.0
 
     @property
     def first_averaged_epoch(self) -> int:

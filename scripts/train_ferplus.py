@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inference.ferplus import soft_targets
+from inference.ferplus import mix_in_labels, soft_targets
 from inference.network import INPUT_SIZE
 
 
@@ -107,6 +107,12 @@ def main() -> None:
     parser.add_argument(
         "--teacher-weight", type=float, default=0.5, help="share of the teacher in the targets (the votes: the rest)"
     )
+    parser.add_argument(
+        "--fer2013-weight",
+        type=float,
+        default=0.0,
+        help="share of the face's FER-2013 label (one-hot) in the targets (inference.ferplus.mix_in_labels)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
 
@@ -124,6 +130,7 @@ def main() -> None:
         teacher = np.load(args.teacher).astype(np.float32)
         teacher /= teacher.sum(axis=1, keepdims=True)
         targets = (1 - args.teacher_weight) * targets + args.teacher_weight * teacher
+    targets = mix_in_labels(targets, data["train_labels"], args.fer2013_weight)
     faces = data["train_faces"][keep]
     targets = targets[keep]
     if args.limit:
@@ -198,6 +205,7 @@ def main() -> None:
         "init_weights": str(args.init_weights or ""),
         "teacher": str(args.teacher or ""),
         "teacher_weight": args.teacher_weight if args.teacher else 0.0,
+        "fer2013_weight": args.fer2013_weight,
         "epochs": len(curve),
         "batch_size": args.batch_size,
         "peak_learning_rate": args.learning_rate,

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from inference.datasets import load_training_data
 from inference.emotions import EMOTIONS
-from inference.ferplus import FERPLUS_CLASSES, soft_targets
+from inference.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
+from inference.management.commands.train_emotion_model import ferplus_sets
 from scripts.fer_pack import decode, encode
 
 
@@ -42,6 +44,28 @@ def test_soft_targets_follow_the_votes_in_our_order_without_contempt_or_slips() 
     assert targets[1, sad] == pytest.approx(4 / 6)
     np.testing.assert_allclose(targets[keep].sum(axis=1), 1.0)
     assert (targets[~keep] == 0).all()
+
+
+def test_mixing_in_labels_moves_close_votes_to_the_label_and_keeps_clear_majorities() -> None:
+    angry, sad, neutral = (EMOTIONS.index(e) for e in ("angry", "sad", "neutral"))
+    targets, _ = soft_targets(
+        np.stack(
+            [
+                votes_for(neutral=6, anger=4),  # a mild frown: lead 0.2
+                votes_for(neutral=9, sadness=1),  # clearly neutral (the single sad vote is a slip)
+                votes_for(neutral=6, anger=2, sadness=2),  # a lead of 0.4 (over 0.25 / 0.75) on the labelled sad
+            ]
+        )
+    )
+    labels = np.array([angry, angry, sad], dtype=np.uint8)
+    mixed = mix_in_labels(targets, labels, 0.25)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+    assert mixed[0, angry] == pytest.approx(0.75 * 0.4 + 0.25)
+    assert mixed.argmax(axis=1).tolist() == [angry, neutral, neutral]
+    np.testing.assert_array_equal(mix_in_labels(targets, labels, 0.0), targets)
+    np.testing.assert_array_equal(mix_in_labels(targets, labels, 1.0).argmax(axis=1), labels)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        mix_in_labels(targets, labels, 1.5)
 
 
 def write_ferplus_split(folder: Path, split: str, n: int, seed: int = 0) -> np.ndarray:
@@ -117,6 +141,39 @@ def test_training_on_ferplus_votes_runs_one_tiny_epoch(tmp_path: Path) -> None:
     assert card["training"]["targets"] == "ferplus"
     assert card["training"]["label_smoothing"] == 0.0
     assert card["validation"]["n"] == 8
+
+
+def test_training_mixes_fer2013_labels_into_the_votes_when_asked(tmp_path: Path) -> None:
+    write_ferplus_split(tmp_path, "Training", 48, seed=1)
+    write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
+    out_dir = tmp_path / "model"
+    call_command(
+        "train_emotion_model",
+        *("--data", str(tmp_path), "--out", str(out_dir), "--epochs", "1", "--batch-size", "16"),
+        *("--targets", "ferplus", "--fer2013-weight", "0.3"),
+        stdout=StringIO(),
+    )
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["training"]["fer2013_weight"] == 0.3
+    # The targets it trains on are the votes with each face's label mixed in.
+    train_set, val_set = load_training_data(tmp_path)
+    _, _, plain = ferplus_sets(tmp_path, train_set, val_set)
+    _, _, mixed = ferplus_sets(tmp_path, train_set, val_set, 0.3)
+    np.testing.assert_allclose(mixed, mix_in_labels(plain, train_set.labels, 0.3))
+    assert not np.allclose(mixed, plain)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--fer2013-weight", "0.3"), "needs --targets ferplus"),
+        (("--targets", "ferplus", "--fer2013-weight", "-0.1"), "between 0 and 1"),
+        (("--targets", "ferplus", "--fer2013-weight", "1.5"), "between 0 and 1"),
+    ],
+)
+def test_a_fer2013_weight_needs_vote_targets_and_a_share(tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("train_emotion_model", "--data", str(tmp_path), "--out", str(tmp_path / "m"), *extra)
 
 
 def test_ferplus_targets_need_the_npz_folder(tmp_path: Path) -> None:

@@ -9,14 +9,15 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
-from inference.ferplus import FerPlusError, load_votes, soft_targets
+from inference.ferplus import FerPlusError, load_votes, mix_in_labels, soft_targets
 from inference.training import AUGMENTATIONS, TARGETS, TrainingConfig
 
 
 def ferplus_sets(
-    data: Path, train_set: LabeledFaces, val_set: LabeledFaces
+    data: Path, train_set: LabeledFaces, val_set: LabeledFaces, fer2013_weight: float = 0.0
 ) -> tuple[LabeledFaces, LabeledFaces, np.ndarray]:
-    """Training faces with usable votes and their vote distributions; validation faces with a FER+ majority."""
+    """Training faces with usable votes and their vote distributions (with ``fer2013_weight`` of
+    their FER-2013 label mixed in); validation faces with a FER+ majority."""
     if not data.is_dir():
         raise CommandError("--targets ferplus needs --data to be the folder with fer2013_*.npz and ferplus_*.npz")
     try:
@@ -25,6 +26,7 @@ def ferplus_sets(
     except FerPlusError as exc:
         raise CommandError(str(exc)) from exc
     targets, keep = soft_targets(train_votes.votes)
+    targets = mix_in_labels(targets, train_set.labels, fer2013_weight)
     majority = val_votes.labels >= 0
     return (
         LabeledFaces(train_set.images[keep], targets[keep].argmax(axis=1).astype(np.uint8)),
@@ -63,6 +65,12 @@ class Command(BaseCommand):
             "(needs ferplus_*.npz beside the fer2013_*.npz files; validates against the FER+ majority)",
         )
         parser.add_argument(
+            "--fer2013-weight",
+            type=float,
+            default=defaults.fer2013_weight,
+            help="with --targets ferplus: the share of each face's FER-2013 label mixed into its votes (0-1)",
+        )
+        parser.add_argument(
             "--label-smoothing",
             type=float,
             help=f"default {defaults.label_smoothing} with --targets fer2013, 0 with ferplus (votes are soft already)",
@@ -81,13 +89,18 @@ class Command(BaseCommand):
         init_weights = options["init_weights"]
         if init_weights is not None and not init_weights.is_file():
             raise CommandError(f"--init-weights: no such file: {init_weights}")
+        fer2013_weight = options["fer2013_weight"]
+        if fer2013_weight and options["targets"] != "ferplus":
+            raise CommandError("--fer2013-weight mixes labels into the votes: it needs --targets ferplus")
+        if not 0.0 <= fer2013_weight <= 1.0:
+            raise CommandError(f"--fer2013-weight must be between 0 and 1, not {fer2013_weight}")
         try:
             train_set, val_set = load_training_data(options["data"])
         except (DatasetError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         targets = None
         if options["targets"] == "ferplus":
-            train_set, val_set, targets = ferplus_sets(options["data"], train_set, val_set)
+            train_set, val_set, targets = ferplus_sets(options["data"], train_set, val_set, fer2013_weight)
         smoothing = options["label_smoothing"]
         if smoothing is None:
             smoothing = 0.0 if options["targets"] == "ferplus" else TrainingConfig().label_smoothing
@@ -101,6 +114,7 @@ class Command(BaseCommand):
             augmentation=options["augmentation"],
             init_weights=str(init_weights or ""),
             targets=options["targets"],
+            fer2013_weight=fer2013_weight,
             label_smoothing=smoothing,
         )
         try:

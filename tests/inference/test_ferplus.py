@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+import inference.training
 from inference.datasets import load_training_data
 from inference.emotions import EMOTIONS
 from inference.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
-from inference.management.commands.train_emotion_model import ferplus_sets
 from scripts.fer_pack import decode, encode
 
 
@@ -143,9 +144,20 @@ def test_training_on_ferplus_votes_runs_one_tiny_epoch(tmp_path: Path) -> None:
     assert card["validation"]["n"] == 8
 
 
-def test_training_mixes_fer2013_labels_into_the_votes_when_asked(tmp_path: Path) -> None:
+def test_training_mixes_fer2013_labels_into_the_votes_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_ferplus_split(tmp_path, "Training", 48, seed=1)
     write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
+    trained_on: list[np.ndarray] = []
+    real_train = inference.training.train
+
+    def recording_train(*args: Any, **kwargs: Any) -> Any:
+        trained_on.append(kwargs["targets"])
+        return real_train(*args, **kwargs)
+
+    # The command imports train() when it runs (TensorFlow loads then): record what it is given.
+    monkeypatch.setattr(inference.training, "train", recording_train)
     out_dir = tmp_path / "model"
     call_command(
         "train_emotion_model",
@@ -155,12 +167,13 @@ def test_training_mixes_fer2013_labels_into_the_votes_when_asked(tmp_path: Path)
     )
     card = json.loads((out_dir / "model_card.json").read_text())
     assert card["training"]["fer2013_weight"] == 0.3
-    # The targets it trains on are the votes with each face's label mixed in.
-    train_set, val_set = load_training_data(tmp_path)
-    _, _, plain = ferplus_sets(tmp_path, train_set, val_set)
-    _, _, mixed = ferplus_sets(tmp_path, train_set, val_set, 0.3)
-    np.testing.assert_allclose(mixed, mix_in_labels(plain, train_set.labels, 0.3))
-    assert not np.allclose(mixed, plain)
+    # What the command trained on: each kept face's votes with 0.3 of its FER-2013 label mixed in.
+    train_set, _ = load_training_data(tmp_path)
+    votes = np.load(tmp_path / "ferplus_Training.npz")["votes"]
+    plain, keep = soft_targets(votes)
+    [targets] = trained_on
+    np.testing.assert_allclose(targets, mix_in_labels(plain, train_set.labels, 0.3)[keep])
+    assert not np.allclose(targets, plain[keep])
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from inference.training import AUGMENTATIONS, TARGETS, TrainingConfig
 
 
 def ferplus_sets(
-    data: Path, train_set: LabeledFaces, val_set: LabeledFaces, fer2013_weight: float = 0.0
+    data: Path, train_set: LabeledFaces, val_set: LabeledFaces, fer2013_weight: float
 ) -> tuple[LabeledFaces, LabeledFaces, np.ndarray]:
     """Training faces with usable votes and their vote distributions (with ``fer2013_weight`` of
     their FER-2013 label mixed in); validation faces with a FER+ majority."""

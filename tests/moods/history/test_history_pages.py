@@ -16,6 +16,7 @@ from accounts.models import User
 from common import ratelimit
 from moods.history import views as history_views
 from moods.models import CaptureSettings, Encouragement, EncouragementSettings, MoodEvent
+from tests.clock import pin_local_midday
 from tests.factories import make_user, pair_device
 from tests.moods.history.test_history import event
 
@@ -59,7 +60,10 @@ def test_no_page_has_inline_script_or_style(browser: Client, user: User, name: s
     assert " onload=" not in page
 
 
-def test_the_dashboard_shows_today_the_latest_mood_and_a_streaming_device(browser: Client, user: User) -> None:
+def test_the_dashboard_shows_today_the_latest_mood_and_a_streaming_device(
+    browser: Client, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pin_local_midday(monkeypatch, user.zone)
     device, _ = pair_device(user=user, name="Chrome at work")
     recent(user, minutes=30)
     MoodEvent.objects.filter(user=user).update(device=device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from inference.emotions import EMOTIONS
 from moods.history import rollup
 from moods.history.aggregates import day_summary
 from moods.models import MoodEvent
+from tests.clock import pin_local_midday
 from tests.factories import make_user, pair_device
 
 pytestmark = pytest.mark.django_db
@@ -75,15 +76,16 @@ def test_the_summary_weights_each_window_by_its_length_on_the_local_day() -> Non
     }
 
 
-def test_a_paired_device_gets_its_owners_day_and_nothing_is_cached() -> None:
+def test_a_paired_device_gets_its_owners_day_and_nothing_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     user = make_user()
+    now = pin_local_midday(monkeypatch, user.zone)
     _, token = pair_device(user=user)
-    window(user, datetime.now(UTC) - timedelta(minutes=2), faces=2, frames=4, neutral=0.6, happy=0.4)
+    window(user, now - timedelta(minutes=2), faces=2, frames=4, neutral=0.6, happy=0.4)
     response = get(token)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     body = response.json()
-    assert body["date"] == datetime.now(UTC).date().isoformat()
+    assert body["date"] == now.date().isoformat()
     assert (body["windows"], body["frames"], body["faces"], body["dominant"]) == (1, 4, 2, "neutral")
     assert body["scores"]["happy"] == pytest.approx(0.4)
     assert body["time_zone"] == "UTC"

@@ -18,6 +18,7 @@ from inference.emotions import EMOTIONS
 from moods.models import PersonalBaseline, SelfReport
 from moods.personal import selectors, services
 from moods.yourdata import deletion, export
+from tests.clock import pin_local_midday
 from tests.factories import make_user
 from tests.moods.history.test_history import event
 
@@ -115,8 +116,9 @@ def test_agreement_compares_reports_with_their_windows_and_skips_uncertain_ones(
     assert result.share == 0.5
 
 
-def test_history_shows_what_the_user_said_and_the_agreement(client: Client) -> None:
+def test_history_shows_what_the_user_said_and_the_agreement(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     user = signed_in(client)
+    pin_local_midday(monkeypatch, user.zone)
     window = event(user.pk, timezone.now() - timedelta(hours=1), sad=0.7)
     services.record_self_report(user_id=user.pk, emotion="neutral", note="just tired", event_id=window.pk)
     page = client.get(reverse("history"), {"range": "day"}).content.decode()
@@ -215,8 +217,9 @@ def test_the_live_page_reports_as_json_without_leaving_the_page(client: Client) 
     assert list(SelfReport.objects.filter(user=user).values_list("emotion", flat=True)) == ["happy"]
 
 
-def test_an_uncertain_window_is_shown_as_not_sure(client: Client) -> None:
+def test_an_uncertain_window_is_shown_as_not_sure(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     user = signed_in(client)
+    pin_local_midday(monkeypatch, user.zone)
     window = event(user.pk, timezone.now() - timedelta(minutes=30), sad=0.3, neutral=0.3)
     window.uncertain = True
     window.save()

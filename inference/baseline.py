@@ -17,7 +17,9 @@ So the person's resting face reads like an ordinary neutral face of the populati
 expression it over-reads, while an expression keeps the whole distance it moves away from the
 person's resting face: a sad-looking resting face no longer reads sad, a real frown still does.
 The correction is one-sided: a resting face that reads more neutral than the population's is
-left alone, so a baseline never makes anyone read *more* expressive than the model says.
+left alone, so a baseline never makes anyone read *more* expressive than the model says. (Lifting
+calm resting faces too was measured on JAFFE: it reads more of its posed faces right, but only by
+reading angry, disgusted and fearful faces as sad; docs/model.md, "A two-sided baseline".)
 
 A calibration is refused when it saw too few faces, or a face that was clearly not at rest
 (mostly happy or surprised, or held on one expression): a baseline of that would hide the

@@ -106,16 +106,20 @@ def leave_one_out_adjusted(
 
 
 def reading_figures(scores: np.ndarray, labels: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
-    """``expressive_accuracy``, ``neutral_as_other`` and ``p90_neutral_sadness`` of one set of readings."""
+    """``expressive_accuracy``, ``neutral_as_other``, ``other_as_sad`` and ``p90_neutral_sadness`` of one
+    set of readings."""
     predicted = scores.argmax(axis=1)
     expressive = labels != NEUTRAL
     neutral = ~expressive
+    not_sad = labels != SAD
     sadness = [float(scores[(subjects == subject) & neutral, SAD].mean()) for subject in np.unique(subjects[neutral])]
     return {
         "expressive_accuracy": round(float((predicted[expressive] == labels[expressive]).mean()), 4)
         if expressive.any()
         else 0.0,
         "neutral_as_other": round(float((predicted[neutral] != NEUTRAL).mean()), 4) if neutral.any() else 0.0,
+        # The nudge listens to sadness: how often a face that is not sad reads sad.
+        "other_as_sad": round(float((predicted[not_sad] == SAD).mean()), 4) if not_sad.any() else 0.0,
         "p90_neutral_sadness": round(float(np.percentile(sadness, 90)), 4) if sadness else 0.0,
     }
 
@@ -131,20 +135,54 @@ def per_subject_report(scores: np.ndarray, labels: np.ndarray, subjects: np.ndar
     }
 
 
-def evaluate_path(data: Path, *, weights: Path, images_key: str = "images") -> dict[str, Any]:
+@dataclass(frozen=True)
+class FeatureStatistics:
+    """Also read each face with its subject's own feature statistics (``inference.feature_statistics``)."""
+
+    keras_weights: Path
+    neutral_share: float | None = None
+
+
+def evaluate_path(
+    data: Path, *, weights: Path, images_key: str = "images", feature_statistics: FeatureStatistics | None = None
+) -> dict[str, Any]:
     """The usual evaluation report of the faces at ``data``, with its ``per_subject`` object."""
     from inference.evaluation import load_scorer, report_scores  # loads the model's runtime
 
     loaded = load_subject_faces(data, images_key=images_key)
+    labels, subjects = loaded.faces.labels, loaded.subjects
     scores = load_scorer(weights).score(loaded.faces.images).astype(np.float64)
-    report = report_scores(scores, loaded.faces.labels, None, loaded.faces.skipped)
-    report["per_subject"] = per_subject_report(scores, loaded.faces.labels, loaded.subjects)
+    report = report_scores(scores, labels, None, loaded.faces.skipped)
+    report["per_subject"] = per_subject_report(scores, labels, subjects)
+    if feature_statistics is not None:
+        from inference.feature_statistics import person_feature_scores
+
+        own, without = person_feature_scores(
+            feature_statistics.keras_weights,
+            loaded.faces.images,
+            labels,
+            subjects,
+            neutral_share=feature_statistics.neutral_share,
+        )
+        report["per_subject"]["feature_statistics"] = {
+            **reading_figures(own, labels, subjects),
+            "neutral_share": feature_statistics.neutral_share,
+            "faces_without_statistics": without,
+        }
     return report
+
+
+FIGURES: Final = ("expressive_accuracy", "neutral_as_other", "other_as_sad", "p90_neutral_sadness")
 
 
 def describe(report: dict[str, Any]) -> str:
     """The ``per_subject`` object as lines for a person."""
-    lines = [f"per subject ({report['subjects']} people), raw -> with each person's baseline:"]
-    for key in ("expressive_accuracy", "neutral_as_other", "p90_neutral_sadness"):
-        lines.append(f"  {key:<20} {report['raw'][key]:.4f} -> {report['baseline'][key]:.4f}")
+    own = report.get("feature_statistics")
+    lines = [
+        f"per subject ({report['subjects']} people), raw -> with each person's baseline"
+        + (" | with each person's own feature statistics:" if own else ":")
+    ]
+    for key in FIGURES:
+        line = f"  {key:<20} {report['raw'][key]:.4f} -> {report['baseline'][key]:.4f}"
+        lines.append(line + (f" | {own[key]:.4f}" if own else ""))
     return "\n".join(lines)

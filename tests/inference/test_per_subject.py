@@ -70,6 +70,8 @@ def test_the_report_reads_the_sad_resting_face_as_neutral_and_keeps_expressions(
     assert report["subjects"] == 2
     assert report["raw"]["neutral_as_other"] == 0.5  # all three of "a"'s (a tie goes to sad)
     assert report["baseline"]["neutral_as_other"] == 0.0
+    assert report["raw"]["other_as_sad"] == 3 / 8  # the same three, of the eight faces that are not sad
+    assert report["baseline"]["other_as_sad"] == 0.0
     assert report["raw"]["expressive_accuracy"] == 1.0
     assert report["baseline"]["expressive_accuracy"] == 1.0
     assert report["baseline"]["p90_neutral_sadness"] < report["raw"]["p90_neutral_sadness"]
@@ -143,6 +145,7 @@ def test_the_command_adds_per_subject_figures_to_the_usual_report(tmp_path: Path
         assert set(report["per_subject"][reading_kind]) == {
             "expressive_accuracy",
             "neutral_as_other",
+            "other_as_sad",
             "p90_neutral_sadness",
         }
     text = StringIO()

@@ -54,6 +54,37 @@ class Command(BaseCommand):
             "baseline of its subject's other neutral faces (see inference.per_subject)",
         )
         parser.add_argument("--images", default="images", help="with --per-subject, the .npz array of faces")
+        parser.add_argument(
+            "--feature-statistics",
+            type=Path,
+            metavar="KERAS_WEIGHTS",
+            help="with --per-subject, also read each face with its subject's other faces' feature statistics "
+            "(the last batch norm re-estimated; see inference.feature_statistics), using these .weights.h5",
+        )
+        parser.add_argument(
+            "--neutral-share",
+            type=float,
+            help="with --feature-statistics, the share of the statistics' weight the neutral faces get "
+            "(default: each face weighs the same)",
+        )
+
+    @staticmethod
+    def feature_statistics(options: dict[str, Any]) -> per_subject.FeatureStatistics | None:
+        keras_weights, share = options["feature_statistics"], options["neutral_share"]
+        if keras_weights is None:
+            if share is not None:
+                raise CommandError("--neutral-share needs --feature-statistics")
+            return None
+        if not options["per_subject"]:
+            raise CommandError("--feature-statistics needs --per-subject: the statistics are each person's own")
+        if not keras_weights.name.endswith(".weights.h5") or not keras_weights.is_file():
+            raise CommandError(
+                f"--feature-statistics takes one network's Keras .weights.h5 (the served model's is "
+                f"inference/weights/emotion_cnn.weights.h5); got {keras_weights}"
+            )
+        if share is not None and not 0.0 < share < 1.0:
+            raise CommandError(f"--neutral-share must lie strictly between 0 and 1; got {share}")
+        return per_subject.FeatureStatistics(keras_weights=keras_weights, neutral_share=share)
 
     def handle(self, *args: Any, **options: Any) -> None:
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)
@@ -61,9 +92,15 @@ class Command(BaseCommand):
             raise CommandError(f"weights not found: {weights}")
         if not options["data"].exists():
             raise CommandError(f"data not found: {options['data']}")
+        feature_statistics = self.feature_statistics(options)
         try:
             if options["per_subject"]:
-                report = per_subject.evaluate_path(options["data"], weights=weights, images_key=options["images"])
+                report = per_subject.evaluate_path(
+                    options["data"],
+                    weights=weights,
+                    images_key=options["images"],
+                    feature_statistics=feature_statistics,
+                )
             else:
                 report = evaluate_path(
                     options["data"], weights=weights, split=options["split"], labels=options["labels"]

@@ -127,20 +127,14 @@ def test_the_command_adds_the_feature_statistics_reading(tmp_path: Path) -> None
     write_people(tmp_path / "people")
     weights = tmp_path / "net.weights.h5"
     build_model().save_weights(str(weights))
-    out = StringIO()
-    call_command(
-        "evaluate_emotion_model",
-        "--data",
-        str(tmp_path / "people"),
-        "--per-subject",
-        "--feature-statistics",
-        str(weights),
-        "--neutral-share",
-        "0.6",
-        "--json",
-        stdout=out,
-    )
-    own = json.loads(out.getvalue())["per_subject"]["feature_statistics"]
+
+    def evaluate(*extra: str) -> str:
+        out = StringIO()
+        arguments = ["--data", str(tmp_path / "people"), "--per-subject", "--feature-statistics", str(weights)]
+        call_command("evaluate_emotion_model", *arguments, *extra, stdout=out)
+        return out.getvalue()
+
+    own = json.loads(evaluate("--neutral-share", "0.6", "--json"))["per_subject"]["feature_statistics"]
     assert set(own) == {
         "expressive_accuracy",
         "neutral_as_other",
@@ -151,18 +145,9 @@ def test_the_command_adds_the_feature_statistics_reading(tmp_path: Path) -> None
     }
     assert own["neutral_share"] == 0.6
     assert own["faces_without_statistics"] == 0
-    text = StringIO()
-    call_command(
-        "evaluate_emotion_model",
-        "--data",
-        str(tmp_path / "people"),
-        "--per-subject",
-        "--feature-statistics",
-        str(weights),
-        stdout=text,
-    )
-    assert "with each person's own feature statistics" in text.getvalue()
-    assert "other_as_sad" in text.getvalue()
+    text = evaluate()
+    assert "with each person's own feature statistics" in text
+    assert "other_as_sad" in text
 
 
 @pytest.mark.parametrize(

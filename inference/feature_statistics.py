@@ -4,9 +4,10 @@ A measurement for issue 13's JAFFE aim, not a part of the stream (docs/model.md,
 with their own feature statistics"). The network ends ``Dense(256) -> BatchNormalization ->
 ReLU -> Dropout -> Dense(7, softmax)``; that batch norm centres and scales the 256 features by
 the mean and variance of FER-2013's training faces. A person photographed in one studio (or
-sitting at one webcam) sits off that centre on every face, whatever the expression, and the
-output layer reads the offset as "neutral". Taking the mean and variance over the person's own
-faces instead reads each face against that person's spread of faces.
+sitting at one webcam) can sit off that centre on every face, whatever the expression: JAFFE's
+people do, and the output layer reads their mild expressions as neutral. Taking the mean and
+variance over the person's own faces instead reads each face against that person's spread of
+faces.
 
 The statistics come from a person's *other* faces (leave one out), unlabelled, with the neutral
 faces given a fixed share of the weight if asked: a day at a webcam is mostly neutral, a posed

@@ -68,12 +68,10 @@ def split_network(model: keras.Model) -> tuple[keras.Model, Head]:
 
 def face_and_mirror_features(trunk: keras.Model, faces: np.ndarray) -> np.ndarray:
     """(N, 48, 48) faces -> (N, 2, 256): the pre-normalisation features of each face and its mirror."""
-    from inference.network import centre_crop
+    from inference.network import centre_crop, with_mirrors
 
-    views = centre_crop(faces)
-    face = trunk.predict(views, verbose=0, batch_size=256)
-    mirror = trunk.predict(np.ascontiguousarray(views[:, :, ::-1]), verbose=0, batch_size=256)
-    return np.stack([face, mirror], axis=1).astype(np.float64)
+    features = trunk.predict(with_mirrors(centre_crop(faces)), verbose=0, batch_size=256)
+    return np.stack([features[: len(faces)], features[len(faces) :]], axis=1).astype(np.float64)
 
 
 def person_statistics(features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,11 +117,9 @@ def person_feature_scores(
     weights: Path, faces: np.ndarray, labels: np.ndarray, subjects: np.ndarray, *, neutral_share: float | None
 ) -> tuple[np.ndarray, int]:
     """``leave_one_out_scores`` for (N, 48, 48) faces and Keras ``.weights.h5`` of ``build_model``."""
-    from inference.network import build_model
+    from inference.network import FaceScorer
 
-    model = build_model()
-    model.load_weights(str(weights))
-    trunk, head = split_network(model)
+    trunk, head = split_network(FaceScorer.from_weights(weights).model)
     return leave_one_out_scores(
         face_and_mirror_features(trunk, faces), head, labels, subjects, neutral_share=neutral_share
     )

@@ -11,7 +11,10 @@ faces.
 
 The statistics come from a person's *other* faces (leave one out), unlabelled, with the neutral
 faces given a fixed share of the weight if asked: a day at a webcam is mostly neutral, a posed
-set holds one face in seven neutral. Faces and their mirrors are read, as the served model does.
+set holds one face in seven neutral. A stream has no labels, so the weights can also be balanced
+by the model's own reading (``balanced_by_reading``): each expression the population's statistics
+read in the faces then weighs the same, however much of the day is one of them. Faces and their
+mirrors are read, as the served model does.
 """
 
 from __future__ import annotations
@@ -94,12 +97,30 @@ def face_weights(labels: np.ndarray, neutral_share: float | None) -> np.ndarray:
     return weights
 
 
+def balanced_by_reading(weights: np.ndarray, readings: np.ndarray) -> np.ndarray:
+    """Weights (M,) rebalanced by the faces' readings (M, 7), without labels: each face's weight is
+    split over the expressions by its reading, and each expression's part is scaled so that every
+    expression the faces show at all weighs 1 in total."""
+    mass = np.asarray(readings, dtype=np.float64) * np.asarray(weights, dtype=np.float64)[:, None]
+    totals = mass.sum(axis=0)
+    balanced: np.ndarray = (mass / np.where(totals > 0, totals, 1.0)).sum(axis=1)
+    return balanced
+
+
 def leave_one_out_scores(
-    features: np.ndarray, head: Head, labels: np.ndarray, subjects: np.ndarray, *, neutral_share: float | None
+    features: np.ndarray,
+    head: Head,
+    labels: np.ndarray,
+    subjects: np.ndarray,
+    *,
+    neutral_share: float | None,
+    balance: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Each face's scores (mean over face and mirror) under its subject's *other* faces' statistics; and
-    how many faces had too few other faces and kept the population's statistics."""
+    how many faces had too few other faces and kept the population's statistics. With ``balance``, the
+    other faces' weights are balanced by how the population's statistics read them."""
     scores = np.empty((len(features), len(EMOTIONS)))
+    readings = head.scores(features, head.population_mean, head.population_variance).mean(axis=1)
     without = 0
     for index in range(len(features)):
         others = np.flatnonzero(subjects == subjects[index])
@@ -108,18 +129,27 @@ def leave_one_out_scores(
             mean, variance = head.population_mean, head.population_variance
             without += 1
         else:
-            mean, variance = person_statistics(features[others], face_weights(labels[others], neutral_share))
+            weights = face_weights(labels[others], neutral_share)
+            if balance:
+                weights = balanced_by_reading(weights, readings[others])
+            mean, variance = person_statistics(features[others], weights)
         scores[index] = head.scores(features[index], mean, variance).mean(axis=0)
     return scores, without
 
 
 def person_feature_scores(
-    weights: Path, faces: np.ndarray, labels: np.ndarray, subjects: np.ndarray, *, neutral_share: float | None
+    weights: Path,
+    faces: np.ndarray,
+    labels: np.ndarray,
+    subjects: np.ndarray,
+    *,
+    neutral_share: float | None,
+    balance: bool = False,
 ) -> tuple[np.ndarray, int]:
     """``leave_one_out_scores`` for (N, 48, 48) faces and Keras ``.weights.h5`` of ``build_model``."""
     from inference.network import FaceScorer
 
     trunk, head = split_network(FaceScorer.from_weights(weights).model)
     return leave_one_out_scores(
-        face_and_mirror_features(trunk, faces), head, labels, subjects, neutral_share=neutral_share
+        face_and_mirror_features(trunk, faces), head, labels, subjects, neutral_share=neutral_share, balance=balance
     )

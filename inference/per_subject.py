@@ -141,6 +141,8 @@ class FeatureStatistics:
 
     keras_weights: Path
     neutral_share: float | None = None
+    # Balance the statistics' weights by the model's own reading of the faces (no labels, as a stream).
+    balance: bool = False
 
 
 def evaluate_path(
@@ -163,10 +165,12 @@ def evaluate_path(
             labels,
             subjects,
             neutral_share=feature_statistics.neutral_share,
+            balance=feature_statistics.balance,
         )
         report["per_subject"]["feature_statistics"] = {
             **reading_figures(own, labels, subjects),
             "neutral_share": feature_statistics.neutral_share,
+            "balanced": feature_statistics.balance,
             "faces_without_statistics": without,
         }
     return report

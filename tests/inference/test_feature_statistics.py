@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from inference.emotions import EMOTIONS
 from inference.feature_statistics import (
     Head,
+    balanced_by_reading,
     face_and_mirror_features,
     face_weights,
     leave_one_out_scores,
@@ -104,6 +105,46 @@ def test_statistics_weigh_each_face_with_its_mirror_and_neutral_faces_get_their_
     assert face_weights(np.full(3, NEUTRAL, dtype=np.uint8), 0.7).tolist() == [1.0] * 3
 
 
+def test_balancing_by_the_reading_gives_each_read_expression_the_same_share_without_labels() -> None:
+    happy = EMOTIONS.index("happy")
+    # A neutral-heavy day: six faces read neutral, two sad, one happy (one-hot readings).
+    read = np.array([NEUTRAL] * 6 + [SAD] * 2 + [happy])
+    readings = np.eye(len(EMOTIONS))[read]
+    weights = balanced_by_reading(np.ones(len(read)), readings)
+    for expression in (NEUTRAL, SAD, happy):
+        assert weights[read == expression].sum() == pytest.approx(1.0)
+    # So more of the same resting face changes nothing: the mix of the day does not move the statistics.
+    features = np.random.default_rng(5).normal(size=(len(read), 2, FEATURES))
+    more_rest = np.concatenate([np.arange(len(read)), np.flatnonzero(read == NEUTRAL).repeat(4)])
+    day = person_statistics(features, weights)
+    longer_rest = person_statistics(
+        features[more_rest], balanced_by_reading(np.ones(len(more_rest)), readings[more_rest])
+    )
+    for got, expected in zip(longer_rest, day, strict=True):
+        assert got == pytest.approx(expected)
+    # A soft reading splits a face's weight; an expression no face shows weighs nothing.
+    soft = np.zeros((2, len(EMOTIONS)))
+    soft[0, [NEUTRAL, SAD]] = 0.5
+    soft[1, NEUTRAL] = 1.0
+    assert balanced_by_reading(np.ones(2), soft) == pytest.approx([0.5 / 1.5 + 1.0, 1.0 / 1.5])
+
+
+def test_balanced_leave_one_out_reads_the_other_faces_with_the_populations_statistics() -> None:
+    head = random_head()
+    rng = np.random.default_rng(6)
+    features = rng.normal(0.0, 1.0, (5, 2, FEATURES)) + head.population_mean
+    labels = np.array([NEUTRAL, SAD, NEUTRAL, SAD, NEUTRAL], dtype=np.uint8)
+    subjects = np.zeros(5, dtype=int)
+    scores, _ = leave_one_out_scores(features, head, labels, subjects, neutral_share=0.7, balance=True)
+    others = [1, 2, 3, 4]
+    readings = head.scores(features[others], head.population_mean, head.population_variance).mean(axis=1)
+    weights = balanced_by_reading(face_weights(labels[others], 0.7), readings)
+    expected = head.scores(features[0], *person_statistics(features[others], weights)).mean(axis=0)
+    assert scores[0] == pytest.approx(expected)
+    plain, _ = leave_one_out_scores(features, head, labels, subjects, neutral_share=0.7)
+    assert scores[0] != pytest.approx(plain[0])
+
+
 def test_each_face_is_read_with_its_subjects_other_faces_only() -> None:
     head = random_head()
     rng = np.random.default_rng(4)
@@ -135,12 +176,15 @@ def test_the_command_adds_the_feature_statistics_reading(tmp_path: Path) -> None
         return out.getvalue()
 
     own = json.loads(evaluate("--neutral-share", "0.6", "--json"))["per_subject"]["feature_statistics"]
+    balanced = json.loads(evaluate("--balance", "--json"))["per_subject"]["feature_statistics"]
+    assert (own["balanced"], balanced["balanced"]) == (False, True)
     assert set(own) == {
         "expressive_accuracy",
         "neutral_as_other",
         "other_as_sad",
         "p90_neutral_sadness",
         "neutral_share",
+        "balanced",
         "faces_without_statistics",
     }
     assert own["neutral_share"] == 0.6
@@ -158,6 +202,7 @@ def test_the_command_adds_the_feature_statistics_reading(tmp_path: Path) -> None
         (["--per-subject", "--feature-statistics", "{missing}"], "Keras .weights.h5"),
         (["--per-subject", "--feature-statistics", "{weights}", "--neutral-share", "1"], "strictly between 0 and 1"),
         (["--per-subject", "--neutral-share", "0.5"], "needs --feature-statistics"),
+        (["--per-subject", "--balance"], "needs --feature-statistics"),
     ],
 )
 def test_the_command_explains_a_wrong_feature_statistics_option(

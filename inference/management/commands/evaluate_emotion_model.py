@@ -67,13 +67,21 @@ class Command(BaseCommand):
             help="with --feature-statistics, the share of the statistics' weight the neutral faces get "
             "(default: each face weighs the same)",
         )
+        parser.add_argument(
+            "--balance",
+            action="store_true",
+            help="with --feature-statistics, balance the statistics' weights by the model's own reading of the "
+            "faces, as a stream without labels could (after --neutral-share, which then stands for the day's mix)",
+        )
 
     @staticmethod
     def feature_statistics(options: dict[str, Any]) -> per_subject.FeatureStatistics | None:
-        keras_weights, share = options["feature_statistics"], options["neutral_share"]
+        keras_weights, share, balance = options["feature_statistics"], options["neutral_share"], options["balance"]
         if keras_weights is None:
             if share is not None:
                 raise CommandError("--neutral-share needs --feature-statistics")
+            if balance:
+                raise CommandError("--balance needs --feature-statistics")
             return None
         if not options["per_subject"]:
             raise CommandError("--feature-statistics needs --per-subject: the statistics are each person's own")
@@ -84,7 +92,7 @@ class Command(BaseCommand):
             )
         if share is not None and not 0.0 < share < 1.0:
             raise CommandError(f"--neutral-share must lie strictly between 0 and 1; got {share}")
-        return per_subject.FeatureStatistics(keras_weights=keras_weights, neutral_share=share)
+        return per_subject.FeatureStatistics(keras_weights=keras_weights, neutral_share=share, balance=balance)
 
     def handle(self, *args: Any, **options: Any) -> None:
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)

@@ -120,7 +120,8 @@ def leave_one_out_scores(
     how many faces had too few other faces and kept the population's statistics. With ``balance``, the
     other faces' weights are balanced by how the population's statistics read them."""
     scores = np.empty((len(features), len(EMOTIONS)))
-    readings = head.scores(features, head.population_mean, head.population_variance).mean(axis=1)
+    # Only a balanced reading needs how the population's statistics read each face.
+    readings = head.scores(features, head.population_mean, head.population_variance).mean(axis=1) if balance else None
     without = 0
     for index in range(len(features)):
         others = np.flatnonzero(subjects == subjects[index])
@@ -130,7 +131,7 @@ def leave_one_out_scores(
             without += 1
         else:
             weights = face_weights(labels[others], neutral_share)
-            if balance:
+            if readings is not None:
                 weights = balanced_by_reading(weights, readings[others])
             mean, variance = person_statistics(features[others], weights)
         scores[index] = head.scores(features[index], mean, variance).mean(axis=0)

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from inference.emotions import EMOTIONS
 from moods.encouragement.resources import REGION_CHOICES, SupportResource, resources_for
-from moods.encouragement.rule import RuleSettings
 
 
 class Emotion(models.TextChoices):
@@ -174,20 +173,6 @@ class EncouragementSettings(models.Model):
     @property
     def own_messages(self) -> list[str]:
         return [line.strip() for line in self.messages.splitlines() if line.strip()]
-
-    def rule_settings(self) -> RuleSettings:
-        """The snapshot the encouragement rule reads."""
-        return RuleSettings(
-            enabled=self.enabled,
-            sadness_threshold=self.sadness_threshold,
-            sustain_minutes=self.sustain_minutes,
-            cooldown_minutes=self.cooldown_minutes,
-            quiet_hours_start=self.quiet_hours_start,
-            quiet_hours_end=self.quiet_hours_end,
-            daily_cap=self.daily_cap,
-            support_resources_enabled=self.support_resources_enabled,
-            low_mood_days=self.low_mood_days,
-        )
 
 
 class Encouragement(models.Model):

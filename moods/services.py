@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
+from moods.encouragement import services as encouragement_services
 from moods.models import CaptureSettings, EncouragementSettings
 
 
@@ -13,9 +14,7 @@ def save_settings(
 ) -> None:
     """Save the settings page at once: encouragement, capture defaults, and the user's time zone."""
     with transaction.atomic():
-        encouragement.user = user
-        encouragement.full_clean()
-        encouragement.save()
+        encouragement_services.save_settings(user=user, row=encouragement)
         capture.user = user
         capture.full_clean()
         capture.save()

@@ -20,11 +20,11 @@ from accounts.selectors import devices_for_user
 from inference.emotions import EMOTIONS
 from moods import services
 from moods.encouragement import selectors as encouragement_selectors
-from moods.forms import CaptureForm, EncouragementForm, TimeZoneForm
+from moods.encouragement.forms import EncouragementForm
+from moods.forms import CaptureForm, TimeZoneForm
 from moods.history import selectors
 from moods.history.aggregates import Span, overall_mix
 from moods.http import local_today, signed_in_user
-from moods.models import EncouragementSettings
 from moods.personal import services as personal_services
 from moods.stream import messages as stream_messages
 from moods.stream import presence
@@ -78,7 +78,7 @@ def live(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    encouragement_row = EncouragementSettings.objects.filter(user=user).first() or EncouragementSettings(user=user)
+    encouragement_row = encouragement_selectors.settings_for_page(user_id=user.pk)
     capture_row = stream_selectors.capture_settings(user_id=user.pk)
     post = request.POST if request.method == "POST" else None
     encouragement = EncouragementForm(post, instance=encouragement_row, prefix="enc")

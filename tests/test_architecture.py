@@ -155,3 +155,15 @@ def test_the_loop_detector_finds_a_loop(tmp_path: Path) -> None:
     modules["moods.models"].write_text("def save():\n    from moods import rollup\n")
     modules["moods.rollup"].write_text("from moods.models import MoodEvent\n")
     assert find_loop(import_graph(modules)) == ["moods.models", "moods.rollup", "moods.models"]
+
+
+def test_the_encouragement_rule_is_read_only_inside_its_package(modules: dict[str, Path]) -> None:
+    """The threshold's path, settings form to nudge decision, stays in ``moods.encouragement``."""
+    outside = {
+        name
+        for name, path in modules.items()
+        if not name.startswith("moods.encouragement")
+        for imported in imported_names(path, name)
+        if imported.startswith("moods.encouragement.rule")
+    }
+    assert not outside

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from django.db.models import F, FloatField, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from moods.encouragement.rule import WindowSample
+from moods.encouragement.rule import RuleSettings, WindowSample
 from moods.history.selectors import LONGEST_WINDOW, local_midnight
 from moods.models import Encouragement, EncouragementSettings, MoodEvent
 
@@ -15,6 +15,26 @@ from moods.models import Encouragement, EncouragementSettings, MoodEvent
 def encouragement_settings(*, user_id: int) -> EncouragementSettings | None:
     """The user's settings with the user (for the time zone); None if they never saved any."""
     return EncouragementSettings.objects.select_related("user").filter(user_id=user_id).first()
+
+
+def settings_for_page(*, user_id: int) -> EncouragementSettings:
+    """The user's settings for the Settings page's form: the saved row, or an unsaved one with the defaults."""
+    return EncouragementSettings.objects.filter(user_id=user_id).first() or EncouragementSettings(user_id=user_id)
+
+
+def rule_settings(row: EncouragementSettings) -> RuleSettings:
+    """The snapshot of the user's settings the encouragement rule reads."""
+    return RuleSettings(
+        enabled=row.enabled,
+        sadness_threshold=row.sadness_threshold,
+        sustain_minutes=row.sustain_minutes,
+        cooldown_minutes=row.cooldown_minutes,
+        quiet_hours_start=row.quiet_hours_start,
+        quiet_hours_end=row.quiet_hours_end,
+        daily_cap=row.daily_cap,
+        support_resources_enabled=row.support_resources_enabled,
+        low_mood_days=row.low_mood_days,
+    )
 
 
 def recent_windows(*, user_id: int, since: datetime, until: datetime) -> list[WindowSample]:

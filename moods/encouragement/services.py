@@ -28,6 +28,13 @@ def get_or_create_settings(*, user: User) -> EncouragementSettings:
     return row
 
 
+def save_settings(*, user: User, row: EncouragementSettings) -> None:
+    """Validate and save the user's encouragement settings (the Settings page saves it with the rest)."""
+    row.user = user
+    row.full_clean()
+    row.save()
+
+
 def maybe_encourage(*, user_id: int, now: datetime) -> Encouragement | None:
     """Apply the encouragement rule at ``now`` and, when it fires, log and return the new ``Encouragement``.
 
@@ -43,7 +50,7 @@ def maybe_encourage(*, user_id: int, now: datetime) -> Encouragement | None:
         )
         if row is None or not row.enabled:
             return None
-        rules = row.rule_settings()
+        rules = selectors.rule_settings(row)
         tz = row.user.zone
         windows = selectors.recent_windows(
             user_id=user_id, since=now - timedelta(minutes=rules.sustain_minutes), until=now

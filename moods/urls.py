@@ -2,9 +2,7 @@ from django.urls import path
 
 from moods import views
 from moods.encouragement import views as encouragement_views
-from moods.history import api as history_api
 from moods.history import views as history_views
-from moods.personal import api as personal_api
 from moods.personal import views as personal_views
 from moods.yourdata import views as yourdata_views
 
@@ -28,6 +26,4 @@ urlpatterns = [
     path("data/", yourdata_views.your_data, name="your_data"),
     path("data/export/", yourdata_views.export, name="export"),
     path("data/delete/", yourdata_views.delete_data, name="delete_data"),
-    path("api/summary/today", history_api.summary_today, name="api_summary_today"),
-    path("api/self-report", personal_api.self_report, name="api_self_report"),
 ]

@@ -7,7 +7,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("api/", include("accounts.api_urls")),
+    path("api/", include("smile_site.api_urls")),
     path("", include("accounts.device_urls")),
     path("", include("moods.urls")),
 ]

@@ -3,6 +3,7 @@
 - ``inference`` is a library: frames in, results out. It knows no Channels, no moods, no accounts.
 - ``accounts`` announces what happens to devices; it names no stream handler or group.
 - ``common`` imports no app; ``smile_site`` is wiring.
+- View modules are imported by URL maps only, and ``/api/`` has one map (``smile_site.api_urls``).
 - No import loop between the project's modules (imports inside functions count too).
 """
 
@@ -167,3 +168,22 @@ def test_the_encouragement_rule_is_read_only_inside_its_package(modules: dict[st
         if imported.startswith("moods.encouragement.rule")
     }
     assert not outside
+
+
+def is_view_module(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1]
+    return last in {"views", "api"} or last.endswith("_views")
+
+
+def test_view_modules_are_imported_only_by_url_maps(modules: dict[str, Path]) -> None:
+    """Views are leaves: shared plumbing (the API's ``common.api``) lives outside them, and ``/api/`` has one map."""
+    offenders = {
+        (name, imported)
+        for name in modules
+        if not name.rsplit(".", 1)[-1].endswith("urls")
+        for imported in imports_of(modules, name)
+        if is_view_module(imported) and imported != "common.api"
+    }
+    assert not offenders
+    api_maps = {name for name in modules if name.endswith("urls") and 'path("api/' in modules[name].read_text()}
+    assert api_maps == {"smile_site.urls"}, "every /api/ endpoint is in smile_site.api_urls, included once"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from accounts.api import device_endpoint
+from accounts.bearer import device_endpoint
 from accounts.models import Device
 from moods.history.aggregates import day_summary
 

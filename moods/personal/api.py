@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from accounts.api import INVALID_REQUEST, ApiError, device_endpoint, read_json_object
+from accounts.bearer import device_endpoint
 from accounts.models import Device
+from common.api import INVALID_REQUEST, ApiError, read_json_object
 from moods.personal import services
 from moods.personal.forms import SelfReportForm
 

@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from common.origins import ExactOriginValidator, allowed_origins  # noqa: E402
+from common.origins import ExactOriginValidator, allowed_origins, same_host_policy  # noqa: E402
 from moods.stream.routing import websocket_urlpatterns  # noqa: E402
 
 # In development daphne serves /static/ itself (as runserver does); in production nginx serves it.
@@ -28,6 +28,7 @@ application = ProtocolTypeRouter(
         "websocket": ExactOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
             allowed_origins(site_origins=settings.SMILE_SITE_ORIGINS, extension_ids=settings.SMILE_EXTENSION_IDS),
+            same_host=same_host_policy(),
         ),
     }
 )

@@ -270,6 +270,9 @@ SMILE_SITE_ORIGINS = env_list(
     if DEBUG
     else [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".") and host != "*"],
 )
+# The embedded default also accepts the site's own origin wherever it is served: an origin on
+# the request's own Host, which ALLOWED_HOSTS names (common/origins.py). Production: the list only.
+SMILE_SAME_HOST_ORIGIN = DEBUG
 # The development id comes from the public key in extension/manifest.json (docs/extension.md);
 # production sets the Chrome Web Store's id.
 SMILE_DEVELOPMENT_EXTENSION_ID = "hegedbgeijbcncfgmagcecgjpokgacgi"

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from accounts.device_auth import authenticate_device
 from accounts.models import Device, User
-from common.origins import is_site_origin
+from common.origins import is_site_origin, same_host_policy
 from moods.stream.messages import CLOSE_BAD_TOKEN, CLOSE_REVOKED
 
 
@@ -40,6 +40,6 @@ def session_user_id(scope: dict[str, Any]) -> int | None:
     user = scope.get("user")
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    if not is_site_origin(scope, site_origins=settings.SMILE_SITE_ORIGINS):
+    if not is_site_origin(scope, site_origins=settings.SMILE_SITE_ORIGINS, same_host=same_host_policy()):
         return None
     return int(user.pk)

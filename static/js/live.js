@@ -160,10 +160,22 @@
     });
     socket.addEventListener("close", function (event) {
       if (socket !== null) {
-        say(event.code === 4401 ? "Your session has ended: log in again." : "The connection closed (" + event.code + ").");
+        say(closeReason(event.code));
         stop();
       }
     });
+  }
+
+  // What a close code means, in words (docs/protocol.md lists them).
+  function closeReason(code) {
+    if (code === 4406) {
+      return "This server does not accept live check-ins from " + window.location.origin +
+        ". Open the site at the address its administrator set up, or add this one to SMILE_SITE_ORIGINS.";
+    }
+    if (code === 4401) {
+      return "Your session has ended: log in again.";
+    }
+    return "The connection closed (" + code + ").";
   }
 
   function stop() {

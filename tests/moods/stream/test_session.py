@@ -80,7 +80,33 @@ async def test_a_cross_site_page_cannot_open_a_socket_with_the_users_cookie() ->
         application, "/ws/stream/", headers=[(b"origin", b"https://evil.example"), (b"cookie", cookie)]
     )
     connected, _ = await communicator.connect(timeout=5)
-    assert not connected
+    assert connected
+    closed = await communicator.receive_output(timeout=5)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4406), "closed before reading the cookie's user"
+
+
+async def test_the_embedded_default_accepts_its_own_page_on_another_address() -> None:
+    # make run HOST=0.0.0.0 PORT=8080, opened as http://localhost:8080: not in SMILE_SITE_ORIGINS.
+    user = await database_sync_to_async(make_user)()
+    cookie = await database_sync_to_async(session_cookie)(user)
+    headers = [(b"origin", b"http://localhost:8080"), (b"host", b"localhost:8080"), (b"cookie", cookie)]
+    communicator = await connect(application, headers)
+
+    ready = await communicator.receive_json_from(timeout=5)
+
+    assert ready["type"] == "ready"
+    await communicator.disconnect()
+
+
+async def test_a_page_on_another_host_than_the_request_is_closed_with_4406() -> None:
+    user = await database_sync_to_async(make_user)()
+    cookie = await database_sync_to_async(session_cookie)(user)
+    headers = [(b"origin", b"http://localhost:8080"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)]
+    communicator = await connect(application, headers)
+
+    closed = await communicator.receive_output(timeout=5)
+
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4406)
 
 
 async def test_a_device_token_stream_gets_the_owners_capture_defaults() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import limits, pairing, selectors
+from accounts.extension_download import extension_zip
 from accounts.forms import PairCodeForm, refuse_without_validating
 from accounts.models import Device, PairingRequest, User
 from accounts.tokens import format_user_code
@@ -121,3 +123,24 @@ def device_revoke(request: HttpRequest, device_id: int) -> HttpResponse:
         )
         return redirect("devices")
     return render(request, "accounts/device_revoke.html", {"device": device})
+
+
+@require_safe
+def get_extension(request: HttpRequest) -> HttpResponse:
+    """How to install the extension: the zip to load unpacked, and the steps (not in the Web Store yet)."""
+    package = extension_zip()
+    context = {
+        "package": package,
+        "size_kb": max(1, round(len(package.data) / 1024)),
+        "site_address": request.build_absolute_uri("/").rstrip("/"),
+        "accepted": settings.SMILE_DEVELOPMENT_EXTENSION_ID in settings.SMILE_EXTENSION_IDS,
+    }
+    return render(request, "accounts/extension.html", context)
+
+
+@require_safe
+def download_extension(request: HttpRequest) -> HttpResponse:
+    package = extension_zip()
+    response = HttpResponse(package.data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
+    return response

@@ -10,6 +10,7 @@ the same sources always give the same bytes.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import zipfile
@@ -40,11 +41,18 @@ def store_manifest(source: Path) -> dict[str, object]:
     return manifest
 
 
-def build(source: Path, out_dir: Path) -> Path:
-    manifest = store_manifest(source)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"smile-extension-{manifest['version']}.zip"
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+def zip_bytes(source: Path, *, keep_key: bool = False) -> bytes:
+    """The zip's bytes. ``keep_key`` keeps the manifest's ``key`` for loading it unpacked.
+
+    Unpacked, the key gives the development id (``hegedbgeijbcncfgmagcecgjpokgacgi``), the one
+    the server's ``SMILE_EXTENSION_IDS`` names by default: the site offers this build
+    (``accounts.extension_download``), since the extension is not in the Web Store yet.
+    """
+    manifest: dict[str, object] = (
+        json.loads((source / "manifest.json").read_text(encoding="utf-8")) if keep_key else store_manifest(source)
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for relative in shipped_files(source):
             if relative == Path("manifest.json"):
                 data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
@@ -54,6 +62,14 @@ def build(source: Path, out_dir: Path) -> Path:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             archive.writestr(entry, data)
+    return buffer.getvalue()
+
+
+def build(source: Path, out_dir: Path) -> Path:
+    manifest = store_manifest(source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"smile-extension-{manifest['version']}.zip"
+    target.write_bytes(zip_bytes(source))
     return target
 
 

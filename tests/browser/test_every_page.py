@@ -116,6 +116,7 @@ def check(page: Page, base_url: str, screens: list[Screen], *, state: str) -> No
 def test_the_pages_anyone_can_see_fit_every_width_and_pass_axe(live_server: LiveServer, page: Page) -> None:
     screens = [
         Screen("home", at("/", heading="A kinder way to notice how you feel.")),
+        Screen("get-extension", at("/extension/", heading="Get the S.M.I.L.E extension")),
         Screen("login", at("/accounts/login/", heading="Log in")),
         Screen("signup", at("/accounts/signup/", heading="Create your account")),
         Screen("signup-errors", failed_sign_up),

@@ -191,16 +191,16 @@ def revoke_device(*, user: User, device: Device) -> Device:
     with transaction.atomic():
         changed = Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=now)
         if changed:
-            device_id = device.pk
-            transaction.on_commit(lambda: _announce_revocation(device_id))
+            device_id, user_id = device.pk, device.user_id
+            transaction.on_commit(lambda: _announce_revocation(user_id=user_id, device_id=device_id))
     device.refresh_from_db(fields=["revoked_at"])
     return device
 
 
-def _announce_revocation(device_id: int) -> None:
+def _announce_revocation(*, user_id: int, device_id: int) -> None:
     # The revocation is committed and the token is refused from now on; a listener that fails
     # must not turn that into an error page (send_robust logs its error instead).
-    device_revoked.send_robust(sender=Device, device_id=device_id)
+    device_revoked.send_robust(sender=Device, user_id=user_id, device_id=device_id)
 
 
 def purge_expired_pairings(*, now: datetime | None = None) -> int:

@@ -1,6 +1,6 @@
 """What accounts announces to the rest of the platform, without knowing who listens.
 
-``device_revoked`` is sent after the revocation commits, with ``device_id``: the stream
+``device_revoked`` is sent after the revocation commits, with ``user_id`` and ``device_id``: the stream
 listens and closes that device's open sockets (``moods.stream.revocation``).
 """
 

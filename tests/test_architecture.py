@@ -187,3 +187,9 @@ def test_view_modules_are_imported_only_by_url_maps(modules: dict[str, Path]) ->
     assert not offenders
     api_maps = {name for name in modules if name.endswith("urls") and 'path("api/' in modules[name].read_text()}
     assert api_maps == {"smile_site.urls"}, "every /api/ endpoint is in smile_site.api_urls, included once"
+
+
+def test_only_notify_speaks_to_a_users_streams(modules: dict[str, Path]) -> None:
+    """One way to tell a user's open streams: ``moods.stream.notify`` (revocation, baseline, nudges, settings)."""
+    speakers = {name for name, path in modules.items() if "group_send" in path.read_text()}
+    assert speakers == {"moods.stream.notify"}

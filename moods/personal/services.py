@@ -10,7 +10,8 @@ from django.utils import timezone
 from inference.baseline import Baseline, CalibrationRefused, refresh_baseline, unadjust
 from inference.emotions import EMOTIONS
 from moods.models import MoodEvent, PersonalBaseline, SelfReport
-from moods.stream.baseline_news import announce_baseline_changed
+from moods.stream import messages as stream_messages
+from moods.stream.notify import notify_user_streams
 
 
 def load_baseline(*, user_id: int) -> Baseline | None:
@@ -25,7 +26,7 @@ def load_baseline(*, user_id: int) -> Baseline | None:
 
 
 def save_baseline(*, user_id: int, baseline: Baseline, now: datetime | None = None) -> PersonalBaseline:
-    """Store (or replace) the user's baseline."""
+    """Store (or replace) the user's baseline; every open stream of theirs takes it up."""
     row, _ = PersonalBaseline.objects.update_or_create(
         user_id=user_id,
         defaults={
@@ -34,6 +35,7 @@ def save_baseline(*, user_id: int, baseline: Baseline, now: datetime | None = No
             "created_at": now or timezone.now(),
         },
     )
+    notify_user_streams(user_id, stream_messages.baseline_changed())
     return row
 
 
@@ -41,7 +43,7 @@ def forget_baseline(*, user_id: int) -> bool:
     """Delete the user's baseline; whether there was one. Their open streams stop applying it."""
     deleted, _ = PersonalBaseline.objects.filter(user_id=user_id).delete()
     if deleted:
-        announce_baseline_changed(user_id=user_id)
+        notify_user_streams(user_id, stream_messages.baseline_changed())
     return bool(deleted)
 
 
@@ -90,5 +92,5 @@ def refresh_from_correction(*, user_id: int, event: MoodEvent, now: datetime | N
     row.faces = refreshed.faces
     row.refreshed_at = now or timezone.now()
     row.save(update_fields=["log_scores", "faces", "refreshed_at"])
-    announce_baseline_changed(user_id=user_id)
+    notify_user_streams(user_id, stream_messages.baseline_changed())
     return True

@@ -32,6 +32,7 @@ from moods.stream.calibration import Calibration
 from moods.stream.config import stream_config
 from moods.stream.device_rate import take_frame_token
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
+from moods.stream.notify import notify_user_streams_now
 from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
 from moods.stream.windows import window_writer
 
@@ -89,7 +90,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def start(self, *, user_id: int, device_id: int | None) -> None:
         self.user_id, self.device_id = user_id, device_id
-        self.joined = [messages.user_group(user_id)] + ([messages.device_group(device_id)] if device_id else [])
+        # One group: every event about the user reaches their streams through it (``moods.stream.notify``).
+        self.joined = [messages.user_group(user_id)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         capture = await database_sync_to_async(capture_defaults)(user_id)
@@ -219,16 +221,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.send_json(finished.refusal)
             return
         if finished.baseline is not None:
+            # Saving it tells every stream of the user (the extension and the site at once), this one too.
             row = await database_sync_to_async(save_baseline)(user_id=self.user_id, baseline=finished.baseline)
             await self.send_json(messages.calibrated(faces=row.faces, since=row.created_at))
-            # The user's other streams (the extension and the site at once) take it up too.
-            await self.channel_layer.group_send(messages.user_group(self.user_id), messages.baseline_changed())
 
     async def inference_failed(self, event: messages.InferenceFailed) -> None:
         await self.send_json(self.session.unavailable(event["seq"]))
 
+    # The user events (``messages.USER_EVENTS``), from ``moods.stream.notify``: each concerns
+    # every stream of the user, but a revocation only the revoked device's own sockets.
+
     async def device_revoked(self, event: messages.DeviceRevoked) -> None:
-        await self.close(code=CLOSE_REVOKED)
+        if self.device_id is not None and event["device_id"] == self.device_id:
+            await self.close(code=CLOSE_REVOKED)
 
     async def mood_encourage(self, event: messages.MoodEncourage) -> None:
         await self.send_json(event["message"])
@@ -236,6 +241,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def baseline_changed(self, event: messages.BaselineChanged) -> None:
         if self.user_id is not None:
             self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=self.user_id)
+
+    async def capture_changed(self, event: messages.CaptureChanged) -> None:
+        await self.send_json(messages.capture(event["capture"]))
 
     # --- windows --------------------------------------------------------------------------
 
@@ -308,7 +316,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         encourage = write.result()
         if encourage is not None:
-            send = self.channel_layer.group_send(messages.user_group(self.user_id), messages.mood_encourage(encourage))
+            # Stored on the writer's thread, sent from this loop (the in-memory layer's queues live here).
+            send = notify_user_streams_now(self.user_id, messages.mood_encourage(encourage))
             task = asyncio.ensure_future(send)
             _background.add(task)
             task.add_done_callback(_background.discard)

@@ -3,10 +3,11 @@
 The wire messages are what a client sees (``docs/protocol.md``): JSON objects whose ``type``
 says what they are, built here with their keys in the order the protocol shows them. The
 channel-layer messages are how other processes reach a stream consumer: an inference
-executor answering a frame, a revoked device, an encouragement for every stream of a user.
+executor answering a frame, and the user events every stream of a user hears (a revoked
+device, an encouragement, a changed baseline or capture settings; ``moods.stream.notify``).
 Channels calls the consumer method named after the ``type`` (``inference.result`` ->
 ``inference_result``); ``handler_name`` spells that out and a test holds the consumer to it.
-The group names that address a user's or a device's streams live here too.
+The group name that addresses a user's streams lives here too.
 """
 
 from __future__ import annotations
@@ -146,6 +147,15 @@ class Calibrated(TypedDict):
     since: str
 
 
+class Capture(TypedDict):
+    """The user saved new capture defaults on the website: a stream that follows them applies them now."""
+
+    type: Literal["capture"]
+    fps: float
+    width: int
+    height: int
+
+
 # A baseline's refusals (``inference.baseline.RefusalCode``), a cancel, or a socket that stopped sending frames.
 CalibrationRefusalCode = Literal["too_few_faces", "not_at_rest", "cancelled"]
 
@@ -170,6 +180,7 @@ ServerMessage = (
     | CalibrationProgress
     | Calibrated
     | CalibrationRefused
+    | Capture
 )
 
 
@@ -192,6 +203,10 @@ def capture_defaults(row: CaptureSettings) -> CaptureDefaults:
     """The ``capture`` field of ``ready``: the user's saved capture defaults (or the defaults)."""
     width, height = (int(part) for part in row.resolution.split("x"))
     return {"fps": row.fps, "width": width, "height": height}
+
+
+def capture(defaults: CaptureDefaults) -> Capture:
+    return {"type": "capture", "fps": defaults["fps"], "width": defaults["width"], "height": defaults["height"]}
 
 
 def frame_outcome(result: FrameResult) -> FrameOutcome:
@@ -290,7 +305,10 @@ INFERENCE_FAILED: Final = "inference.failed"
 DEVICE_REVOKED: Final = "device.revoked"
 MOOD_ENCOURAGE: Final = "mood.encourage"
 BASELINE_CHANGED: Final = "baseline.changed"
-CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED)
+CAPTURE_CHANGED: Final = "capture.changed"
+# What ``moods.stream.notify.notify_user_streams`` tells every open stream of a user.
+USER_EVENTS: Final = (DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED, CAPTURE_CHANGED)
+CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, *USER_EVENTS)
 
 
 class InferenceResult(TypedDict):
@@ -307,6 +325,8 @@ class InferenceFailed(TypedDict):
 
 
 class DeviceRevoked(TypedDict):
+    """A device was revoked: its sockets among the user's streams close 4403."""
+
     type: Literal["device.revoked"]
     device_id: int
 
@@ -322,7 +342,15 @@ class BaselineChanged(TypedDict):
     type: Literal["baseline.changed"]
 
 
-ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage | BaselineChanged
+class CaptureChanged(TypedDict):
+    """The user saved capture defaults on the website: every stream of theirs sends them on as ``capture``."""
+
+    type: Literal["capture.changed"]
+    capture: CaptureDefaults
+
+
+UserEvent = DeviceRevoked | MoodEncourage | BaselineChanged | CaptureChanged
+ChannelMessage = InferenceResult | InferenceFailed | UserEvent
 
 
 def handler_name(message_type: str) -> str:
@@ -350,14 +378,13 @@ def baseline_changed() -> BaselineChanged:
     return {"type": "baseline.changed"}
 
 
+def capture_changed(defaults: CaptureDefaults) -> CaptureChanged:
+    return {"type": "capture.changed", "capture": defaults}
+
+
 # --- Channel layer: groups ----------------------------------------------------------------
 
 
 def user_group(user_id: int) -> str:
-    """Every live stream of one user joins this group (encouragements reach them all)."""
+    """Every live stream of one user joins this group: ``notify_user_streams`` speaks to it."""
     return f"user-{user_id}"
-
-
-def device_group(device_id: int) -> str:
-    """Every open socket of one device joins this group (a revocation closes them all)."""
-    return f"device-{device_id}"

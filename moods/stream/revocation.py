@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.dispatch import receiver
 
 from accounts.signals import device_revoked
 from moods.stream import messages
-
-logger = logging.getLogger(__name__)
+from moods.stream.notify import notify_user_streams
 
 
 @receiver(device_revoked, dispatch_uid="moods.stream.close_revoked_device_sockets")
-def close_revoked_device_sockets(*, device_id: int, **_: Any) -> None:
-    """Tell every open socket of the device (its group) to close with 4403."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(messages.device_group(device_id), messages.device_revoked(device_id=device_id))
-    except Exception:
-        # The token is refused from now on; an unreachable channel layer leaves the open
-        # sockets streaming until they reconnect, which the revoked token cannot.
-        logger.exception("could not announce the revocation of device %s", device_id)
+def close_revoked_device_sockets(*, user_id: int, device_id: int, **_: Any) -> None:
+    """Tell the user's open streams; the device's own sockets close with 4403.
+
+    Should the channel layer be unreachable, the token is refused from now on all the same, and
+    each open socket finds the revocation at its next re-check (``SMILE_DEVICE_RECHECK_SECONDS``).
+    """
+    notify_user_streams(user_id, messages.device_revoked(device_id=device_id))

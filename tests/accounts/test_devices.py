@@ -13,6 +13,7 @@ from accounts import pairing, services
 from accounts.device_auth import authenticate_device
 from accounts.models import Device, PairingRequest, User
 from accounts.pairing import revoke_device, start_pairing
+from accounts.signals import device_revoked
 from tests.accounts.conftest import Clock
 from tests.factories import PASSWORD, make_user, pair_device
 
@@ -98,12 +99,21 @@ def test_revoking_another_users_device_is_refused(user: User) -> None:
 def test_revoking_twice_announces_once(user: User, django_capture_on_commit_callbacks: Any) -> None:
     device, _ = pair_device(user=user)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        revoke_device(user=user, device=device)
-        first = device.revoked_at
-        revoke_device(user=user, device=device)
+    announced: list[tuple[int, int]] = []
 
-    assert len(callbacks) == 1
+    def listener(*, user_id: int, device_id: int, **_: Any) -> None:
+        announced.append((user_id, device_id))
+
+    device_revoked.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            revoke_device(user=user, device=device)
+            first = device.revoked_at
+            revoke_device(user=user, device=device)
+    finally:
+        device_revoked.disconnect(listener)
+
+    assert announced == [(user.pk, device.pk)]
     assert device.revoked_at == first
 
 

@@ -71,4 +71,9 @@ def test_the_small_answers() -> None:
     ]
     assert messages.feedback_saved(encouragement_id=9) == {"type": "feedback_saved", "id": 9}
     assert messages.user_group(3) == "user-3"
-    assert messages.device_group(4) == "device-4"
+    assert messages.capture({"fps": 0.5, "width": 640, "height": 480}) == {
+        "type": "capture",
+        "fps": 0.5,
+        "width": 640,
+        "height": 480,
+    }

@@ -91,7 +91,7 @@ async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
     settings, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    device, token = await database_sync_to_async(pair_device)(user=user)
+    _, token = await database_sync_to_async(pair_device)(user=user)
     communicator = await authenticated(token)
     assert len(window_timers()) == 1
 
@@ -106,8 +106,8 @@ async def test_a_crashed_consumer_still_cancels_its_timer_and_leaves_its_groups(
     await asyncio.sleep(0.1)
     assert window_timers() == []
     layer = get_channel_layer()
-    for group in (messages.user_group(user.pk), messages.device_group(device.pk)):
-        assert not layer.groups.get(group), f"a dead channel stayed in {group}"
+    group = messages.user_group(user.pk)
+    assert not layer.groups.get(group), f"a dead channel stayed in {group}"
 
 
 async def test_a_socket_joins_its_groups_again_after_the_layer_forgot_them(
@@ -123,7 +123,7 @@ async def test_a_socket_joins_its_groups_again_after_the_layer_forgot_them(
     layer.groups.clear()
 
     await asyncio.sleep(2.5)
-    await layer.group_send(messages.device_group(device.pk), messages.device_revoked(device_id=device.pk))
+    await layer.group_send(messages.user_group(user.pk), messages.device_revoked(device_id=device.pk))
     assert await closed_with(communicator, timeout=5) == 4403
 
 

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from accounts.device_auth import authenticate_device
 from accounts.models import User
 from accounts.pairing import revoke_device
-from moods.stream import revocation
+from moods.stream import notify
 from tests.factories import make_user, pair_device
 
 pytestmark = pytest.mark.django_db
@@ -37,15 +37,16 @@ def test_revoking_tells_the_devices_open_sockets_after_the_commit(
     device, _ = pair_device(user=user)
     layer = get_channel_layer()
     socket = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"device-{device.pk}", socket)
+    async_to_sync(layer.group_add)(f"user-{user.pk}", socket)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         revoke_device(user=user, device=device)
     assert len(callbacks) == 1  # nothing is sent before the commit
-    callbacks[0]()
+    with django_capture_on_commit_callbacks(execute=True):  # the signal, then the notice it queues
+        callbacks[0]()
 
     assert receive(socket) == {"type": "device.revoked", "device_id": device.pk}
-    async_to_sync(layer.group_discard)(f"device-{device.pk}", socket)
+    async_to_sync(layer.group_discard)(f"user-{user.pk}", socket)
 
 
 def test_an_unreachable_channel_layer_does_not_undo_the_revocation(
@@ -57,9 +58,9 @@ def test_an_unreachable_channel_layer_does_not_undo_the_revocation(
         async def group_send(self, group: str, message: dict[str, Any]) -> None:
             raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(revocation, "get_channel_layer", BrokenLayer)
+    monkeypatch.setattr(notify, "get_channel_layer", BrokenLayer)
     with django_capture_on_commit_callbacks(execute=True):
         revoke_device(user=user, device=device)
 
     assert authenticate_device(token).active is None
-    assert "could not announce the revocation" in caplog.text
+    assert f"could not tell the streams of user {user.pk} about device.revoked" in caplog.text

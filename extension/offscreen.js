@@ -3,7 +3,14 @@
 // reported to the service worker, which keeps the state the popup shows.
 
 import { Backoff } from "./lib/backoff.js";
-import { closeAction, effectiveCapture, FramePacer, parseServerMessage, ProtocolError } from "./lib/protocol.js";
+import {
+  closeAction,
+  effectiveCapture,
+  FramePacer,
+  parseServerMessage,
+  ProtocolError,
+  withServerCapture,
+} from "./lib/protocol.js";
 
 const PING_EVERY_MS = 20000;
 // No message at all for this long (pings are answered) means the connection is dead.
@@ -202,6 +209,14 @@ async function onServerMessage(data) {
     case "encourage":
       tellBackground({ type: "encourage", encourage: message });
       break;
+    case "capture":
+      // New defaults saved on the site: applied now, without reconnecting (unless the user chose their own).
+      if (ready) {
+        ready = withServerCapture(ready, message);
+        tellBackground({ type: "ready", serverCapture: ready.capture, maxFps: ready.maxFps });
+        await applyCapture();
+      }
+      break;
     case "feedback_saved":
       tellBackground({ type: "feedback_saved", id: message.id });
       break;
@@ -288,6 +303,14 @@ function onClosed(code) {
   if (action === "repair") {
     tellBackground({ type: "token_rejected", code });
     stop();
+    return;
+  }
+  if (action === "refused_origin") {
+    stop();
+    report({
+      connection: "error",
+      detail: "The server does not accept this extension (its id is not in the server's SMILE_EXTENSION_IDS).",
+    });
     return;
   }
   const delay = action === "reconnect_later" ? Math.max(LATER_MS, backoff.next()) : backoff.next();

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -69,6 +70,8 @@ def live(request: HttpRequest) -> HttpResponse:
         "capture": stream_messages.capture_defaults(stream_selectors.capture_settings(user_id=user.pk)),
         "max_fps": stream_config().max_fps,
         "calibration_seconds": stream_config().calibration_seconds,
+        # The stream's one tested client, shared with the extension (extension/lib/protocol.js).
+        "protocol_url": static("extension-lib/protocol.js"),
     }
     baseline = personal_services.baseline_row(user_id=user.pk)
     return render(request, "moods/live.html", {"config": config, "baseline": baseline})

@@ -215,7 +215,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("SMILE_STATIC_ROOT") or BASE_DIR / "staticfiles")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# extension/lib/ is served too: the live check-in page speaks the stream protocol through the
+# extension's own tested client (/static/extension-lib/protocol.js), not a second copy.
+STATICFILES_DIRS = [BASE_DIR / "static", ("extension-lib", BASE_DIR / "extension" / "lib")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed names in production let nginx cache static files for a year.
@@ -271,8 +273,9 @@ SMILE_SITE_ORIGINS = env_list(
     else [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".") and host != "*"],
 )
 # The embedded default also accepts the site's own origin wherever it is served: an origin on
-# the request's own Host, which ALLOWED_HOSTS names (common/origins.py). Production: the list only.
-SMILE_SAME_HOST_ORIGIN = DEBUG
+# the request's own Host, which ALLOWED_HOSTS names (common/origins.py). Production: the list
+# only, whatever the variable says; development may switch it off to try the exact list.
+SMILE_SAME_HOST_ORIGIN = DEBUG and env_bool("SMILE_SAME_HOST_ORIGIN", True)
 # The development id comes from the public key in extension/manifest.json (docs/extension.md);
 # production sets the Chrome Web Store's id.
 SMILE_DEVELOPMENT_EXTENSION_ID = "hegedbgeijbcncfgmagcecgjpokgacgi"

@@ -1,6 +1,8 @@
-// Stream protocol v1 (docs/protocol.md), as the extension speaks it: parsing what the server
-// sends, deciding what a close code means, and pacing frames. No browser APIs here, so that
-// node --test can check every rule.
+// Stream protocol v1 (docs/protocol.md), as its clients speak it: parsing what the server
+// sends, deciding what a close code means, and pacing frames. One client serves both the
+// extension (which imports it) and the website's live check-in (static/js/live.js loads it as
+// /static/extension-lib/protocol.js, a static finder path onto extension/lib/). An ES module
+// with no browser APIs, so that node --test can check every rule.
 
 export const EMOTIONS = Object.freeze(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]);
 
@@ -9,6 +11,8 @@ export const MAX_MESSAGE_CHARS = 65536;
 
 export const CLOSE_BAD_TOKEN = 4401;
 export const CLOSE_REVOKED = 4403;
+// The page's (or the extension's) origin is not one the server accepts: retrying cannot help.
+export const CLOSE_ORIGIN_REFUSED = 4406;
 
 const DROP_REASONS = new Set(["rate_limited", "busy", "paused", "unavailable"]);
 const ERROR_CODES = new Set(["invalid_image", "frame_too_large", "image_too_large", "bad_message"]);
@@ -135,6 +139,8 @@ export function parseServerMessage(text) {
         faces: data.faces,
         scores: data.scores === null ? null : parseScores(data.scores),
         dominant: EMOTIONS.includes(data.dominant) ? data.dominant : null,
+        uncertain: data.uncertain === true,
+        baseline: data.baseline === true,
       };
     case "encourage":
       need(Number.isInteger(data.id) && data.id > 0, "encourage.id must be a positive integer");
@@ -151,6 +157,12 @@ export function parseServerMessage(text) {
       need(isCount(data.faces) && data.faces > 0, "calibrated.faces must be a positive count");
       need(typeof data.since === "string", "calibrated.since must be a time");
       return { type, faces: data.faces, since: data.since };
+    case "capture": {
+      // The user saved new capture defaults on the site; the rate is capped by ready's max_fps later.
+      const capture = parseCapture(data, Number.POSITIVE_INFINITY);
+      need(capture !== null, "capture needs fps (at least 0.2) and a resolution of 320x240 or 640x480");
+      return { type, capture };
+    }
     case "calibration_refused":
       need(CALIBRATION_REFUSALS.has(data.code), "calibration_refused.code is unknown");
       need(typeof data.message === "string" && data.message.length > 0, "calibration_refused.message must be text");
@@ -163,13 +175,17 @@ export function parseServerMessage(text) {
 
 /**
  * What a closed socket means for the client.
- * @returns {"repair"|"reconnect"|"reconnect_later"} repair: the token is no good, pair again;
+ * @returns {"repair"|"refused_origin"|"reconnect"|"reconnect_later"} repair: the token is no
+ *   good, pair again; refused_origin: the server does not accept this origin, stop and say so;
  *   reconnect: back off and try again; reconnect_later: the server refused our behaviour,
  *   wait at least a minute (its counters span 60 s).
  */
 export function closeAction(code) {
   if (code === CLOSE_BAD_TOKEN || code === CLOSE_REVOKED) {
     return "repair";
+  }
+  if (code === CLOSE_ORIGIN_REFUSED) {
+    return "refused_origin";
   }
   if (code === 4400 || code === 4429) {
     return "reconnect_later";
@@ -212,6 +228,11 @@ export function validateCapture({ fps, width, height }, { maxFps = FALLBACK_MAX_
 export function effectiveCapture({ user = null, customized = false, server = null, maxFps = FALLBACK_MAX_FPS } = {}) {
   const chosen = (customized && user) || server || user || DEFAULT_CAPTURE;
   return { ...chosen, fps: Math.min(chosen.fps, maxFps) };
+}
+
+/** The last `ready` with the capture defaults of a later `capture` message (the user saved new ones on the site). */
+export function withServerCapture(ready, message) {
+  return { ...ready, capture: message.capture };
 }
 
 /**

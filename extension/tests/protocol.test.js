@@ -12,6 +12,7 @@ import {
   parseServerMessage,
   ProtocolError,
   validateCapture,
+  withServerCapture,
 } from "../lib/protocol.js";
 
 const scores = { angry: 0.01, disgust: 0, fear: 0.02, happy: 0.9, sad: 0.03, surprise: 0.01, neutral: 0.03 };
@@ -127,6 +128,7 @@ test("close codes: a rejected token means pair again, misbehaviour means wait, t
   assert.equal(closeAction(4403), "repair");
   assert.equal(closeAction(4400), "reconnect_later");
   assert.equal(closeAction(4429), "reconnect_later");
+  assert.equal(closeAction(4406), "refused_origin", "the server does not accept this origin: retrying cannot help");
   for (const code of [1000, 1001, 1006, 1011, 4408]) {
     assert.equal(closeAction(code), "reconnect");
   }
@@ -220,4 +222,38 @@ test("a reading too even to name one expression is uncertain", () => {
   assert.equal(isUncertain(even), true);
   assert.equal(isUncertain({ ...even, sad: 0.4 }), false);
   assert.equal(isUncertain(null), true);
+});
+
+test("mood windows carry whether they are uncertain and baseline-adjusted", () => {
+  const base = { type: "mood", start: "a", end: "b", frames: 5, faces: 2, scores, dominant: "happy" };
+  assert.deepEqual(
+    [parse({ ...base, uncertain: true, baseline: false }).uncertain, parse(base).uncertain],
+    [true, false],
+  );
+  assert.equal(parse({ ...base, uncertain: false, baseline: true }).baseline, true);
+});
+
+test("capture: new defaults saved on the site apply at once unless the user chose their own", () => {
+  const message = parse({ type: "capture", fps: 0.5, width: 320, height: 240 });
+  assert.deepEqual(message, { type: "capture", capture: { fps: 0.5, width: 320, height: 240 } });
+  const ready = parse({ type: "ready", max_fps: 2, max_frame_bytes: 262144, window_seconds: 60 });
+
+  const updated = withServerCapture(ready, message);
+
+  assert.equal(updated.maxFps, 2, "the rest of ready stays");
+  assert.deepEqual(effectiveCapture({ server: updated.capture, maxFps: updated.maxFps }), {
+    fps: 0.5,
+    width: 320,
+    height: 240,
+  });
+  const own = { fps: 2, width: 640, height: 480 };
+  assert.deepEqual(effectiveCapture({ user: own, customized: true, server: updated.capture, maxFps: 2 }), own);
+  assert.deepEqual(
+    effectiveCapture({ server: parse({ type: "capture", fps: 2, width: 640, height: 480 }).capture, maxFps: 1 }),
+    { fps: 1, width: 640, height: 480 },
+    "still capped by the server's max_fps",
+  );
+  for (const bad of [{ fps: 0.1, width: 320, height: 240 }, { fps: 1, width: 800, height: 600 }, {}]) {
+    assert.throws(() => parse({ type: "capture", ...bad }), ProtocolError);
+  }
 });

@@ -1,10 +1,19 @@
 // The live check-in page: the browser camera, the stream protocol (docs/protocol.md) with the
 // session cookie (the server sends `ready` at once), results on the page. Frames are JPEGs sent
 // over the socket and never stored; Stop releases the camera and closes the socket.
+// The protocol itself (parsing every server message, close codes, capture rules) is the
+// extension's tested client, extension/lib/protocol.js, served as /static/extension-lib/.
 "use strict";
 
-(function () {
+(async function () {
   const config = JSON.parse(document.getElementById("live-config").textContent);
+  let protocol;
+  try {
+    protocol = await import(config.protocol_url);
+  } catch (error) {
+    document.getElementById("live-status").textContent = "The live check-in could not load. Reload the page.";
+    return;
+  }
   const startButton = document.getElementById("live-start");
   const stopButton = document.getElementById("live-stop");
   const video = document.getElementById("live-video");
@@ -50,7 +59,7 @@
       calibrating(true);
       calibrationStatus.textContent =
         "Calibrating: look at the screen as you do when working. " +
-        Math.ceil(message.seconds_left) + " s left, " + message.faces + " frames with a face.";
+        Math.ceil(message.secondsLeft) + " s left, " + message.faces + " frames with a face.";
     } else if (message.type === "calibrated") {
       calibrating(false);
       calibrationStatus.textContent = "Calibrated on " + message.faces + " frames. Readings now compare you with your resting face.";
@@ -114,9 +123,16 @@
     );
   }
 
-  async function begin(ready) {
-    const capture = ready.capture || config.capture;
-    const fps = Math.min(capture.fps, ready.max_fps || config.max_fps);
+  let ready = null;
+
+  function sayRate(fps) {
+    say("Checking in at " + fps + " frame" + (fps === 1 ? "" : "s") + " per second. Press Stop when you are done.");
+  }
+
+  async function begin(message) {
+    ready = message;
+    const capture = protocol.effectiveCapture({ server: ready.capture || config.capture, maxFps: ready.maxFps });
+    const fps = capture.fps;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: capture.width }, height: { ideal: capture.height } },
@@ -130,8 +146,24 @@
     video.srcObject = stream;
     await video.play();
     setCamera(true);
-    say("Checking in at " + fps + " frame" + (fps === 1 ? "" : "s") + " per second. Press Stop when you are done.");
+    sayRate(fps);
     timer = window.setInterval(sendFrame, 1000 / fps);
+  }
+
+  // New capture defaults saved in Settings (another tab) apply now, without reconnecting.
+  async function changeCapture(message) {
+    if (!ready || !stream || timer === null) {
+      return;
+    }
+    ready = protocol.withServerCapture(ready, message);
+    const capture = protocol.effectiveCapture({ server: ready.capture, maxFps: ready.maxFps });
+    window.clearInterval(timer);
+    timer = window.setInterval(sendFrame, 1000 / capture.fps);
+    sayRate(capture.fps);
+    const track = stream.getVideoTracks()[0];
+    if (track) {
+      await track.applyConstraints({ width: { ideal: capture.width }, height: { ideal: capture.height } }).catch(function () {});
+    }
   }
 
   function start() {
@@ -143,7 +175,15 @@
     socket.binaryType = "arraybuffer";
     say("Connecting…");
     socket.addEventListener("message", function (event) {
-      const message = JSON.parse(event.data);
+      let message;
+      try {
+        message = protocol.parseServerMessage(event.data);
+      } catch (error) {
+        if (error instanceof protocol.ProtocolError) {
+          return; // not a message of protocol v1: ignored, as the extension does
+        }
+        throw error;
+      }
       if (message.type === "ready") {
         begin(message);
       } else if (message.type === "result") {
@@ -154,6 +194,8 @@
         showCalibration(message);
       } else if (message.type === "encourage") {
         showEncouragement(message);
+      } else if (message.type === "capture") {
+        changeCapture(message);
       } else if (message.type === "error") {
         say("A frame was refused (" + message.code + ").");
       }
@@ -168,11 +210,11 @@
 
   // What a close code means, in words (docs/protocol.md lists them).
   function closeReason(code) {
-    if (code === 4406) {
+    if (protocol.closeAction(code) === "refused_origin") {
       return "This server does not accept live check-ins from " + window.location.origin +
         ". Open the site at the address its administrator set up, or add this one to SMILE_SITE_ORIGINS.";
     }
-    if (code === 4401) {
+    if (code === protocol.CLOSE_BAD_TOKEN) {
       return "Your session has ended: log in again.";
     }
     return "The connection closed (" + code + ").";
@@ -188,6 +230,7 @@
     video.srcObject = null;
     const open = socket;
     socket = null;
+    ready = null;
     if (open && open.readyState <= WebSocket.OPEN) {
       open.close(1000);
       say("Stopped. The camera is off; this minute's summary is stored if a face was seen.");

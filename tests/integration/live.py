@@ -252,11 +252,10 @@ def running_site(
         database=database,
         redis_url=redis_url if production else None,
         SMILE_WINDOW_SECONDS=str(WINDOW_SECONDS),
-        SMILE_SITE_ORIGINS=f"http://127.0.0.1:{port}",
         SMILE_INFERENCE_EXECUTOR="celery" if production else "thread",
         SMILE_PAIRING_INTERVAL_SECONDS="1",
         SMILE_RATE_LIMITS=RATE_LIMITS,
-        **smile,
+        **{"SMILE_SITE_ORIGINS": f"http://127.0.0.1:{port}", **smile},
     )
     site = LiveSite(mode=mode, port=port, database=database, env=env, log_dir=log_dir, started_at=time.time())
     try:

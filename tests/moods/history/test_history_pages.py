@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from common import ratelimit
 from moods.history import views as history_views
 from moods.models import CaptureSettings, Encouragement, EncouragementSettings, MoodEvent
 from tests.clock import pin_local_midday
+from tests.conftest import PROJECT_ROOT
 from tests.factories import make_user, pair_device
 from tests.moods.history.test_history import event
 
@@ -220,6 +223,20 @@ def test_the_live_page_hands_the_capture_defaults_to_its_script(browser: Client,
     assert "/static/js/live.js" in page
     assert 'id="live-stop"' in page
     assert "Camera off" in page
+
+
+def test_the_live_page_speaks_the_protocol_through_the_extensions_own_client(browser: Client, user: User) -> None:
+    # One tested client of the stream protocol (node --test extension/tests/), not a second one.
+    page = browser.get(reverse("live")).content.decode()
+    config = json.loads(page.split('id="live-config" type="application/json">')[1].split("</script>")[0])
+
+    served = finders.find(config["protocol_url"].removeprefix(settings.STATIC_URL))
+
+    assert served is not None
+    assert Path(served).read_bytes() == (PROJECT_ROOT / "extension" / "lib" / "protocol.js").read_bytes()
+    live_js = (PROJECT_ROOT / "static" / "js" / "live.js").read_text()
+    assert "import(config.protocol_url)" in live_js
+    assert "JSON.parse(event.data)" not in live_js, "every server message goes through parseServerMessage"
 
 
 def settings_form(**overrides: str) -> dict[str, str]:

@@ -423,6 +423,18 @@ def test_a_new_user_pairs_streams_is_encouraged_survives_a_restart_and_is_revoke
     daphne_logs = sorted(site.log_dir.glob("daphne*.log"))
     assert len(daphne_logs) == 2, "daphne ran twice"
 
+    # New capture defaults saved on the site reach the open stream at once: nothing reconnects here.
+    site_page.goto(f"{site.base_url}/settings/")
+    site_page.get_by_label("Frames per second").fill("0.5")
+    site_page.get_by_role("button", name="Save settings").click()
+    expect(site_page.get_by_text("Your settings are saved.")).to_be_visible()
+    browser.wait_until(
+        "chrome.storage.session.get('serverCapture').then(s => s.serverCapture?.fps === 0.5)",
+        timeout_ms=TIMEOUT_MS,
+        what="the site's new capture defaults in the streaming extension",
+    )
+    assert status(browser)["connection"] == "live"
+
     # Revoking the device on the site closes the stream; the options page asks to pair again.
     site_page.goto(f"{site.base_url}/devices/{device_id}/revoke/")
     site_page.get_by_role("button", name="Revoke device").click()

@@ -1,4 +1,4 @@
-"""Account forms: sign-up, login, profile settings, account deletion and the pairing code."""
+"""Account forms: sign-up, login, profile settings, password change, account deletion and the pairing code."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
@@ -21,6 +22,8 @@ from common.ratelimit import RateDecision, client_ip
 DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password instead."
 MISMATCH_MESSAGE = "The two passwords do not match. Type the same password twice."
 INVALID_LOGIN_MESSAGE = "That e-mail address and password do not match an account. Check both and try again."
+WRONG_PASSWORD_MESSAGE = "That is not your current password."  # noqa: S105 - a message, not a secret
+EMAIL_CHANGE_NEEDS_PASSWORD_MESSAGE = "Enter your current password to change your e-mail address."  # noqa: S105 - a message
 TIME_ZONE_HELP = "Mood history and quiet hours are shown in this time zone."
 
 # Regions that name a continent or ocean; every other zone (Etc/*, US/*, legacy aliases) goes under "Other".
@@ -172,12 +175,40 @@ class ResetRequestForm(PasswordResetForm):
         self.fields["email"].widget.attrs["autofocus"] = True
 
 
+class ConditionallyRequiredCharField(forms.CharField):
+    """Required in some cases only (the form's ``clean`` says which): its label shows no "(optional)"."""
+
+    conditionally_required = True
+
+
+def current_password_field(help_text: str, *, required: bool = True) -> forms.CharField:
+    field_class = forms.CharField if required else ConditionallyRequiredCharField
+    return field_class(
+        label="Current password",
+        strip=False,
+        required=required,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=help_text,
+    )
+
+
 class ProfileForm(forms.Form):
-    """The editable account settings. A plain form, so a failed submission never touches ``request.user``."""
+    """The editable account settings. A plain form, so a failed submission never touches ``request.user``.
+
+    The e-mail address is the login and where a password reset link goes: whoever changes it
+    owns the account, so a change needs the current password, like a new password or deleting
+    the account. The name and time zone do not.
+    """
 
     email = email_field()
     display_name = display_name_field()
     time_zone = time_zone_field()
+    password = current_password_field(
+        "Needed only to change your e-mail address, so nobody can take over your account from an open browser. "
+        "We also send a notice to your current address.",
+        required=False,
+    )
+    field_order = ("email", "password", "display_name", "time_zone")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -192,13 +223,41 @@ class ProfileForm(forms.Form):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE, code="duplicate_email")
         return email
 
+    @sensitive_variables("password")
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("email")
+        if email is not None and email != self.user.email:
+            password = self.cleaned_data.get("password") or ""
+            if not password:
+                self.add_error(
+                    "password",
+                    ValidationError(EMAIL_CHANGE_NEEDS_PASSWORD_MESSAGE, code="password_required"),
+                )
+            elif not self.user.check_password(password):
+                self.add_error("password", ValidationError(WRONG_PASSWORD_MESSAGE, code="password_incorrect"))
+        # The password is checked, never stored or passed on.
+        self.cleaned_data.pop("password", None)
+        return self.cleaned_data
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's password change, with the choice to also unpair every device.
+
+    Other browsers are signed out whatever is chosen: Django keeps a hash of the password in
+    each session and ends a session whose hash no longer matches, at its next request.
+    """
+
+    unpair_devices = forms.BooleanField(
+        label="Also unpair all my devices",
+        required=False,
+        help_text="Every paired extension stops at once and has to be paired again. "
+        "Choose this if you think someone else used your account.",
+    )
+
 
 class AccountDeletionForm(forms.Form):
-    password = forms.CharField(
-        label="Current password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="We ask for your password so nobody else can delete your account from an open browser.",
+    password = current_password_field(
+        "We ask for your password so nobody else can delete your account from an open browser."
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -209,7 +268,7 @@ class AccountDeletionForm(forms.Form):
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise ValidationError("That is not your current password.", code="password_incorrect")
+            raise ValidationError(WRONG_PASSWORD_MESSAGE, code="password_incorrect")
         return password
 
 

@@ -29,6 +29,7 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
     "export-user": (10, HOUR),  # data exports by one user (each reads the whole history)
     "device-api-ip": (120, 10 * MINUTE),  # bearer-token API calls (today's summary) from one network
+    "self-report-user": (120, 10 * MINUTE),  # self-reports and corrections stored for one user, form or API
 }
 
 

@@ -25,6 +25,10 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "password-reset-email": (3, HOUR),
     "signup-ip": (10, HOUR),
     "pair-start-ip": (10, 10 * MINUTE),
+    # Polls of /api/pair/token. A device that waits its interval (5 s or more) polls at most 12
+    # times a minute; the network's limit leaves room for several pairing at once.
+    "pair-token-code": (20, MINUTE),
+    "pair-token-ip": (600, 10 * MINUTE),
     "pair-code-user": (5, 10 * MINUTE),  # wrong pairing codes typed by one user
     "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
     "export-user": (10, HOUR),  # data exports by one user (each reads the whole history)

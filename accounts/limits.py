@@ -83,6 +83,19 @@ def hit_pairing_start(*, ip: str) -> RateDecision:
     return ratelimit.hit(rate("pair-start-ip"), ratelimit.ip_bucket(ip))
 
 
+def hit_pairing_poll(*, ip: str, device_code: str) -> RateDecision:
+    """Count one poll; refused when the network, or this one device code, polled too often.
+
+    Checked before the database: the poll itself locks and writes the pairing request, and
+    ``slow_down`` only answers a code that exists. The device code is a key like any other
+    (hashed with a keyed HMAC before it reaches the cache).
+    """
+    by_network = ratelimit.hit(rate("pair-token-ip"), ratelimit.ip_bucket(ip))
+    if not by_network.allowed:
+        return by_network
+    return ratelimit.hit(rate("pair-token-code"), device_code)
+
+
 def hit_device_api(*, ip: str) -> RateDecision:
     return ratelimit.hit(rate("device-api-ip"), ratelimit.ip_bucket(ip))
 

@@ -21,6 +21,8 @@ HOUR = 60 * MINUTE
 DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "login-ip-email": (10, 15 * MINUTE),  # failed logins for one address from one network
     "login-ip": (50, 15 * MINUTE),  # failed logins from one network, any address
+    # wrong current passwords typed by a signed-in person (changing the e-mail or password, deleting)
+    "current-password-user": (10, 15 * MINUTE),
     "password-reset-ip": (5, HOUR),
     "password-reset-email": (3, HOUR),
     "signup-ip": (10, HOUR),

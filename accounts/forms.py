@@ -175,6 +175,27 @@ class ResetRequestForm(PasswordResetForm):
         self.fields["email"].widget.attrs["autofocus"] = True
 
 
+class CurrentPasswordChecked:
+    """A form that checks the signed-in person's current password, at most 10 wrong tries in 15 minutes.
+
+    The password is what keeps someone at an open browser from changing the e-mail address,
+    the password, or deleting the account; unlimited tries would let them guess it there.
+    Past the limit the password is not even checked; the view answers 429.
+    """
+
+    rate_limited: RateDecision | None = None
+
+    @sensitive_variables("password")
+    def check_current_password(self, user: User, password: str, *, wrong_message: str = "") -> None:
+        decision = limits.current_password_allowed(user_id=user.pk)
+        if not decision.allowed:
+            self.rate_limited = decision
+            raise ValidationError(limits.current_password_refused_message(decision), code="rate_limited")
+        if not user.check_password(password):
+            limits.record_wrong_current_password(user_id=user.pk)
+            raise ValidationError(wrong_message or WRONG_PASSWORD_MESSAGE, code="password_incorrect")
+
+
 class ConditionallyRequiredCharField(forms.CharField):
     """Required in some cases only (the form's ``clean`` says which): its label shows no "(optional)"."""
 
@@ -192,7 +213,7 @@ def current_password_field(help_text: str, *, required: bool = True) -> forms.Ch
     )
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(CurrentPasswordChecked, forms.Form):
     """The editable account settings. A plain form, so a failed submission never touches ``request.user``.
 
     The e-mail address is the login and where a password reset link goes: whoever changes it
@@ -233,14 +254,17 @@ class ProfileForm(forms.Form):
                     "password",
                     ValidationError(EMAIL_CHANGE_NEEDS_PASSWORD_MESSAGE, code="password_required"),
                 )
-            elif not self.user.check_password(password):
-                self.add_error("password", ValidationError(WRONG_PASSWORD_MESSAGE, code="password_incorrect"))
+            else:
+                try:
+                    self.check_current_password(self.user, password)
+                except ValidationError as error:
+                    self.add_error("password", error)
         # The password is checked, never stored or passed on.
         self.cleaned_data.pop("password", None)
         return self.cleaned_data
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
+class PasswordChangeForm(CurrentPasswordChecked, auth_forms.PasswordChangeForm):
     """Django's password change, with the choice to also unpair every device.
 
     Other browsers are signed out whatever is chosen: Django keeps a hash of the password in
@@ -254,8 +278,16 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         "Choose this if you think someone else used your account.",
     )
 
+    @sensitive_variables("old_password")
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        self.check_current_password(
+            self.user, old_password, wrong_message=str(self.error_messages["password_incorrect"])
+        )
+        return old_password
 
-class AccountDeletionForm(forms.Form):
+
+class AccountDeletionForm(CurrentPasswordChecked, forms.Form):
     password = current_password_field(
         "We ask for your password so nobody else can delete your account from an open browser."
     )
@@ -267,8 +299,7 @@ class AccountDeletionForm(forms.Form):
     @sensitive_variables("password")
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise ValidationError(WRONG_PASSWORD_MESSAGE, code="password_incorrect")
+        self.check_current_password(self.user, password)
         return password
 
 

@@ -46,6 +46,22 @@ def login_refused_message(decision: RateDecision) -> str:
     return f"Too many attempts. Try again in {decision.retry_after_text}."
 
 
+# --- The current password, asked again by the account pages -------------------------------
+
+
+def current_password_allowed(*, user_id: int) -> RateDecision:
+    """Whether a signed-in person may try their current password again (e-mail, password, deletion)."""
+    return ratelimit.peek(rate("current-password-user"), str(user_id))
+
+
+def record_wrong_current_password(*, user_id: int) -> None:
+    ratelimit.hit(rate("current-password-user"), str(user_id))
+
+
+def current_password_refused_message(decision: RateDecision) -> str:
+    return f"Too many wrong passwords. Try again in {decision.retry_after_text}."
+
+
 # --- Password reset ---------------------------------------------------------------------
 
 

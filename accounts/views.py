@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import limits, pairing, services
 from accounts.forms import (
     AccountDeletionForm,
+    CurrentPasswordChecked,
     LoginForm,
     PasswordChangeForm,
     ProfileForm,
@@ -79,7 +80,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your account settings were saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return _refused_if_limited(form, render(request, "accounts/profile.html", {"form": form}))
 
 
 @sensitive_post_parameters("password")
@@ -94,7 +95,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         # After logout: the flushed session would otherwise take the message with it.
         messages.success(request, "Your account and all its data were deleted.")
         return redirect("home")
-    return render(request, "accounts/delete.html", {"form": form})
+    return _refused_if_limited(form, render(request, "accounts/delete.html", {"form": form}))
+
+
+def _refused_if_limited(form: CurrentPasswordChecked, response: HttpResponse) -> HttpResponse:
+    """A 429 (with ``Retry-After``) when the form refused to check the password: too many wrong ones."""
+    return response if form.rate_limited is None else refused(response, form.rate_limited)
 
 
 class LoginView(auth_views.LoginView):
@@ -126,6 +132,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's password change (other browsers are signed out); it may unpair every device too."""
 
     form_class = PasswordChangeForm
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return _refused_if_limited(form, super().form_invalid(form))
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)  # saves the password and keeps this session signed in

@@ -281,3 +281,48 @@ def test_a_password_change_may_unpair_every_device(
     assert is_signed_in(here)
     assert authenticate_device(token).refusal == "revoked"
     assert announced == [device.pk]
+
+
+# --- Guessing the current password from an open browser -----------------------------------
+
+
+def test_ten_wrong_current_passwords_lock_the_email_change_even_with_the_right_one(user: User) -> None:
+    client = logged_in(user)
+    for _ in range(10):
+        assert change_email(client, "mallory@example.com", password="guess-guess-1").status_code == 200
+
+    refused = change_email(client, "mallory@example.com", password=PASSWORD)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "Too many wrong passwords. Try again in" in refused.content.decode()
+    user.refresh_from_db()
+    assert user.email == "ada@example.com"
+    assert mail.outbox == []
+
+
+def test_wrong_passwords_count_across_the_deletion_and_password_pages(user: User) -> None:
+    client = logged_in(user)
+    for _ in range(10):
+        client.post(reverse("accounts:delete"), {"password": "guess-guess-1"})
+
+    change = client.post(
+        PASSWORD_CHANGE_URL, {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    deletion = client.post(reverse("accounts:delete"), {"password": PASSWORD})
+
+    assert change.status_code == deletion.status_code == 429
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_right_passwords_and_other_people_do_not_count(user: User) -> None:
+    client = logged_in(user)
+    for number in range(12):
+        assert change_email(client, f"ada{number}@example.com", password=PASSWORD).status_code == 302
+    bob = make_user(email="bob@example.com")
+    for _ in range(10):
+        change_email(logged_in(bob), "mallory@example.com", password="guess-guess-1")
+
+    assert change_email(client, "ada@example.com", password=PASSWORD).status_code == 302

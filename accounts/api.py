@@ -59,6 +59,9 @@ def pair_token(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
             INVALID_REQUEST,
             f"device_code must be a non-empty string of at most {MAX_DEVICE_CODE_LENGTH} characters.",
         )
+    decision = limits.hit_pairing_poll(ip=client_ip(request), device_code=device_code)
+    if not decision.allowed:
+        return rate_limited(decision)
     result = pairing.poll_pairing(device_code=device_code)
     if result.error is not None:
         extra = {} if result.interval is None else {"interval": result.interval}

@@ -21,14 +21,21 @@ HOUR = 60 * MINUTE
 DEFAULT_RATES: dict[str, tuple[int, int]] = {
     "login-ip-email": (10, 15 * MINUTE),  # failed logins for one address from one network
     "login-ip": (50, 15 * MINUTE),  # failed logins from one network, any address
+    # wrong current passwords typed by a signed-in person (changing the e-mail or password, deleting)
+    "current-password-user": (10, 15 * MINUTE),
     "password-reset-ip": (5, HOUR),
     "password-reset-email": (3, HOUR),
     "signup-ip": (10, HOUR),
     "pair-start-ip": (10, 10 * MINUTE),
+    # Polls of /api/pair/token. A device that waits its interval (5 s or more) polls at most 12
+    # times a minute; the network's limit leaves room for several pairing at once.
+    "pair-token-code": (20, MINUTE),
+    "pair-token-ip": (600, 10 * MINUTE),
     "pair-code-user": (5, 10 * MINUTE),  # wrong pairing codes typed by one user
     "pair-code-ip": (5, 10 * MINUTE),  # wrong pairing codes typed from one network
     "export-user": (10, HOUR),  # data exports by one user (each reads the whole history)
     "device-api-ip": (120, 10 * MINUTE),  # bearer-token API calls (today's summary) from one network
+    "self-report-user": (120, 10 * MINUTE),  # self-reports and corrections stored for one user, form or API
 }
 
 

@@ -1,4 +1,4 @@
-"""Account forms: sign-up, login, profile settings, account deletion and the pairing code."""
+"""Account forms: sign-up, login, profile settings, password change, account deletion and the pairing code."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
@@ -21,6 +22,8 @@ from common.ratelimit import RateDecision, client_ip
 DUPLICATE_EMAIL_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password instead."
 MISMATCH_MESSAGE = "The two passwords do not match. Type the same password twice."
 INVALID_LOGIN_MESSAGE = "That e-mail address and password do not match an account. Check both and try again."
+WRONG_PASSWORD_MESSAGE = "That is not your current password."  # noqa: S105 - a message, not a secret
+EMAIL_CHANGE_NEEDS_PASSWORD_MESSAGE = "Enter your current password to change your e-mail address."  # noqa: S105 - a message
 TIME_ZONE_HELP = "Mood history and quiet hours are shown in this time zone."
 
 # Regions that name a continent or ocean; every other zone (Etc/*, US/*, legacy aliases) goes under "Other".
@@ -172,12 +175,61 @@ class ResetRequestForm(PasswordResetForm):
         self.fields["email"].widget.attrs["autofocus"] = True
 
 
-class ProfileForm(forms.Form):
-    """The editable account settings. A plain form, so a failed submission never touches ``request.user``."""
+class CurrentPasswordChecked:
+    """A form that checks the signed-in person's current password, at most 10 wrong tries in 15 minutes.
+
+    The password is what keeps someone at an open browser from changing the e-mail address,
+    the password, or deleting the account; unlimited tries would let them guess it there.
+    Past the limit the password is not even checked; the view answers 429.
+    """
+
+    rate_limited: RateDecision | None = None
+
+    @sensitive_variables("password")
+    def check_current_password(self, user: User, password: str, *, wrong_message: str = "") -> None:
+        decision = limits.current_password_allowed(user_id=user.pk)
+        if not decision.allowed:
+            self.rate_limited = decision
+            raise ValidationError(limits.current_password_refused_message(decision), code="rate_limited")
+        if not user.check_password(password):
+            limits.record_wrong_current_password(user_id=user.pk)
+            raise ValidationError(wrong_message or WRONG_PASSWORD_MESSAGE, code="password_incorrect")
+
+
+class ConditionallyRequiredCharField(forms.CharField):
+    """Required in some cases only (the form's ``clean`` says which): its label shows no "(optional)"."""
+
+    conditionally_required = True
+
+
+def current_password_field(help_text: str, *, required: bool = True) -> forms.CharField:
+    field_class = forms.CharField if required else ConditionallyRequiredCharField
+    return field_class(
+        label="Current password",
+        strip=False,
+        required=required,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=help_text,
+    )
+
+
+class ProfileForm(CurrentPasswordChecked, forms.Form):
+    """The editable account settings. A plain form, so a failed submission never touches ``request.user``.
+
+    The e-mail address is the login and where a password reset link goes: whoever changes it
+    owns the account, so a change needs the current password, like a new password or deleting
+    the account. The name and time zone do not.
+    """
 
     email = email_field()
     display_name = display_name_field()
     time_zone = time_zone_field()
+    password = current_password_field(
+        "Needed only to change your e-mail address, so nobody can take over your account from an open browser. "
+        "We also send a notice to your current address.",
+        required=False,
+    )
+    field_order = ("email", "password", "display_name", "time_zone")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -192,13 +244,52 @@ class ProfileForm(forms.Form):
             raise ValidationError(DUPLICATE_EMAIL_MESSAGE, code="duplicate_email")
         return email
 
+    @sensitive_variables("password")
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("email")
+        if email is not None and email != self.user.email:
+            password = self.cleaned_data.get("password") or ""
+            if not password:
+                self.add_error(
+                    "password",
+                    ValidationError(EMAIL_CHANGE_NEEDS_PASSWORD_MESSAGE, code="password_required"),
+                )
+            else:
+                try:
+                    self.check_current_password(self.user, password)
+                except ValidationError as error:
+                    self.add_error("password", error)
+        # The password is checked, never stored or passed on.
+        self.cleaned_data.pop("password", None)
+        return self.cleaned_data
 
-class AccountDeletionForm(forms.Form):
-    password = forms.CharField(
-        label="Current password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="We ask for your password so nobody else can delete your account from an open browser.",
+
+class PasswordChangeForm(CurrentPasswordChecked, auth_forms.PasswordChangeForm):
+    """Django's password change, with the choice to also unpair every device.
+
+    Other browsers are signed out whatever is chosen: Django keeps a hash of the password in
+    each session and ends a session whose hash no longer matches, at its next request.
+    """
+
+    unpair_devices = forms.BooleanField(
+        label="Also unpair all my devices",
+        required=False,
+        help_text="Every paired extension stops at once and has to be paired again. "
+        "Choose this if you think someone else used your account.",
+    )
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        self.check_current_password(
+            self.user, old_password, wrong_message=str(self.error_messages["password_incorrect"])
+        )
+        return old_password
+
+
+class AccountDeletionForm(CurrentPasswordChecked, forms.Form):
+    password = current_password_field(
+        "We ask for your password so nobody else can delete your account from an open browser."
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -208,8 +299,7 @@ class AccountDeletionForm(forms.Form):
     @sensitive_variables("password")
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise ValidationError("That is not your current password.", code="password_incorrect")
+        self.check_current_password(self.user, password)
         return password
 
 

@@ -46,6 +46,22 @@ def login_refused_message(decision: RateDecision) -> str:
     return f"Too many attempts. Try again in {decision.retry_after_text}."
 
 
+# --- The current password, asked again by the account pages -------------------------------
+
+
+def current_password_allowed(*, user_id: int) -> RateDecision:
+    """Whether a signed-in person may try their current password again (e-mail, password, deletion)."""
+    return ratelimit.peek(rate("current-password-user"), str(user_id))
+
+
+def record_wrong_current_password(*, user_id: int) -> None:
+    ratelimit.hit(rate("current-password-user"), str(user_id))
+
+
+def current_password_refused_message(decision: RateDecision) -> str:
+    return f"Too many wrong passwords. Try again in {decision.retry_after_text}."
+
+
 # --- Password reset ---------------------------------------------------------------------
 
 
@@ -81,6 +97,19 @@ def signup_refused_message(decision: RateDecision) -> str:
 
 def hit_pairing_start(*, ip: str) -> RateDecision:
     return ratelimit.hit(rate("pair-start-ip"), ratelimit.ip_bucket(ip))
+
+
+def hit_pairing_poll(*, ip: str, device_code: str) -> RateDecision:
+    """Count one poll; refused when the network, or this one device code, polled too often.
+
+    Checked before the database: the poll itself locks and writes the pairing request, and
+    ``slow_down`` only answers a code that exists. The device code is a key like any other
+    (hashed with a keyed HMAC before it reaches the cache).
+    """
+    by_network = ratelimit.hit(rate("pair-token-ip"), ratelimit.ip_bucket(ip))
+    if not by_network.allowed:
+        return by_network
+    return ratelimit.hit(rate("pair-token-code"), device_code)
 
 
 def hit_device_api(*, ip: str) -> RateDecision:

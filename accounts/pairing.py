@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import conf
@@ -187,20 +188,36 @@ def revoke_device(*, user: User, device: Device) -> Device:
     """Revoke one of ``user``'s devices: its token stops working and its open sockets are told to close."""
     if device.user_id != user.pk:
         raise PermissionDenied("This device belongs to another account.")
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=now)
-        if changed:
-            device_id, user_id = device.pk, device.user_id
-            transaction.on_commit(lambda: _announce_revocation(user_id=user_id, device_id=device_id))
+    _revoke(Device.objects.filter(pk=device.pk))
     device.refresh_from_db(fields=["revoked_at"])
     return device
 
 
-def _announce_revocation(*, user_id: int, device_id: int) -> None:
-    # The revocation is committed and the token is refused from now on; a listener that fails
+def revoke_all_devices(*, user: User) -> int:
+    """Revoke every active device of ``user`` (a password reset, or a change that asks for it); returns how many.
+
+    Each one goes exactly as on the Devices page: its token stops working and its open sockets close.
+    """
+    return _revoke(Device.objects.filter(user=user))
+
+
+def _revoke(devices: QuerySet[Device]) -> int:
+    """Revoke the active devices among ``devices``; after the commit each is announced (``device_revoked``)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked, so exactly these rows change here and a concurrent revocation announces its own.
+        revoked = list(devices.filter(revoked_at__isnull=True).select_for_update().values_list("pk", "user_id"))
+        Device.objects.filter(pk__in=[pk for pk, _ in revoked]).update(revoked_at=now)
+        if revoked:
+            transaction.on_commit(lambda: _announce_revocations(revoked))
+    return len(revoked)
+
+
+def _announce_revocations(revoked: list[tuple[int, int]]) -> None:
+    # The revocation is committed and the tokens are refused from now on; a listener that fails
     # must not turn that into an error page (send_robust logs its error instead).
-    device_revoked.send_robust(sender=Device, user_id=user_id, device_id=device_id)
+    for device_id, user_id in revoked:
+        device_revoked.send_robust(sender=Device, user_id=user_id, device_id=device_id)
 
 
 def purge_expired_pairings(*, now: datetime | None = None) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth import password_validation
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import notices
 from accounts.models import User, validate_time_zone
 
 
@@ -21,13 +25,31 @@ def register_user(*, email: str, password: str, display_name: str = "", time_zon
         )
 
 
-def update_profile(*, user: User, email: str, display_name: str, time_zone: str) -> User:
-    """Change the user's e-mail (their login), display name and time zone."""
+def update_profile(
+    *, user: User, email: str, display_name: str, time_zone: str, login_url: str = "", now: datetime | None = None
+) -> User:
+    """Change the user's e-mail (their login), display name and time zone.
+
+    A new e-mail address is announced to the old one once the change is committed (what
+    changed, when, and what to do if it was not them; ``login_url`` is the login page's
+    address for that mail). The caller has checked the current password. Sessions and devices
+    stay as they are; a reset link sent to the old address stops working, since Django's
+    reset tokens hash the address they were sent to.
+    """
     validate_time_zone(time_zone)
+    old_email = user.email
     user.email = User.objects.normalize_email(email).strip().lower()
     user.display_name = display_name.strip()
     user.time_zone = time_zone
-    user.save(update_fields=["email", "display_name", "time_zone"])
+    with transaction.atomic():
+        user.save(update_fields=["email", "display_name", "time_zone"])
+        if user.email != old_email:
+            changed_at = now or timezone.now()
+            transaction.on_commit(
+                lambda: notices.send_email_changed(
+                    user=user, old_email=old_email, changed_at=changed_at, login_url=login_url
+                )
+            )
     return user
 
 

@@ -11,14 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import limits, services
+from accounts import limits, pairing, services
 from accounts.forms import (
     AccountDeletionForm,
+    CurrentPasswordChecked,
     LoginForm,
+    PasswordChangeForm,
     ProfileForm,
     ResetRequestForm,
     SignUpForm,
@@ -59,16 +61,26 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form})
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)  # login_required guarantees a real user
     form = ProfileForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
-        services.update_profile(user=user, **form.cleaned_data)
-        messages.success(request, "Your account settings were saved.")
+        old_email = user.email
+        services.update_profile(
+            user=user, **form.cleaned_data, login_url=request.build_absolute_uri(reverse("accounts:login"))
+        )
+        if user.email != old_email:
+            messages.success(
+                request,
+                f"Your account settings were saved. You now log in with {user.email}; a notice went to {old_email}.",
+            )
+        else:
+            messages.success(request, "Your account settings were saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return _refused_if_limited(form, render(request, "accounts/profile.html", {"form": form}))
 
 
 @sensitive_post_parameters("password")
@@ -83,7 +95,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         # After logout: the flushed session would otherwise take the message with it.
         messages.success(request, "Your account and all its data were deleted.")
         return redirect("home")
-    return render(request, "accounts/delete.html", {"form": form})
+    return _refused_if_limited(form, render(request, "accounts/delete.html", {"form": form}))
+
+
+def _refused_if_limited(form: CurrentPasswordChecked, response: HttpResponse) -> HttpResponse:
+    """A 429 (with ``Retry-After``) when the form refused to check the password: too many wrong ones."""
+    return response if form.rate_limited is None else refused(response, form.rate_limited)
 
 
 class LoginView(auth_views.LoginView):
@@ -111,10 +128,47 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change (other browsers are signed out); it may unpair every device too."""
+
+    form_class = PasswordChangeForm
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return _refused_if_limited(form, super().form_invalid(form))
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # saves the password and keeps this session signed in
+        if form.cleaned_data.get("unpair_devices"):
+            revoked = pairing.revoke_all_devices(user=form.user)
+            messages.success(self.request, _unpaired_text(revoked))
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset form behind the e-mailed link. Recovering an account unpairs every device.
+
+    Whoever asked may be taking the account back from someone else, who may hold a paired
+    extension: its token must stop working as the old password does. Every session is signed
+    out already (Django ends a session whose password hash no longer matches).
+    """
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        pairing.revoke_all_devices(user=form.user)
+        return response
+
+
+def _unpaired_text(count: int) -> str:
+    if count == 0:
+        return "You had no paired devices to unpair."
+    devices = "device was" if count == 1 else "devices were"
+    return f"{count} {devices} unpaired. Pair each extension again to use it."
+
+
 login_view = LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
 # Django's LogoutView accepts only POST, so a link or an image tag cannot log anyone out.
 logout_view = auth_views.LogoutView.as_view()
-password_change = auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done"))
+password_change = PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done"))
 password_change_done = auth_views.PasswordChangeDoneView.as_view()
 password_reset = PasswordResetView.as_view(
     form_class=ResetRequestForm,
@@ -123,7 +177,5 @@ password_reset = PasswordResetView.as_view(
     success_url=reverse_lazy("accounts:password_reset_done"),
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view()
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
-    success_url=reverse_lazy("accounts:password_reset_complete")
-)
+password_reset_confirm = PasswordResetConfirmView.as_view(success_url=reverse_lazy("accounts:password_reset_complete"))
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view()

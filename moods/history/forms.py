@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -11,6 +11,26 @@ from django.core.exceptions import ValidationError
 RANGE_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 MAX_CUSTOM_DAYS = 366
 EARLIEST = date(2000, 1, 1)
+# The moments a URL may name (the timeline's cursor): far wider than any stored window, and far
+# inside what datetime, the database and a time-zone conversion can hold (year 1 at +05:00 is
+# before year 1 in UTC, which was a 500).
+EARLIEST_MOMENT = datetime.combine(EARLIEST, time.min, tzinfo=UTC)
+LATEST_MOMENT = datetime(2101, 1, 1, tzinfo=UTC)
+MAX_MOMENT_LENGTH = 40
+
+
+def parse_moment(raw: str) -> datetime | None:
+    """An ISO 8601 moment with its offset, in UTC, between 2000 and 2100; None for anything else."""
+    if not raw or len(raw) > MAX_MOMENT_LENGTH:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return moment if EARLIEST_MOMENT <= moment < LATEST_MOMENT else None
 
 
 def date_field(label: str) -> forms.DateField:

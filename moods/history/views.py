@@ -14,7 +14,7 @@ from accounts.models import User
 from inference.emotions import EMOTIONS
 from moods.history import model_card, selectors, sessions
 from moods.history.aggregates import Span
-from moods.history.forms import HistoryRangeForm
+from moods.history.forms import HistoryRangeForm, parse_moment
 from moods.history.report import build_report
 from moods.http import local_today, signed_in_user
 from moods.personal import selectors as personal_selectors
@@ -89,13 +89,8 @@ def _without_page(request: HttpRequest) -> str:
 
 
 def _until(request: HttpRequest) -> datetime | None:
-    """The timeline's keyset cursor (an ISO moment); a malformed one means the first page."""
-    raw = request.GET.get("until", "")
-    try:
-        moment = datetime.fromisoformat(raw) if raw and len(raw) <= 40 else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+    """The timeline's keyset cursor (an ISO moment); a malformed or out-of-range one means the first page."""
+    return parse_moment(request.GET.get("until", ""))
 
 
 @login_required

@@ -11,8 +11,8 @@ from django.http import HttpRequest, JsonResponse
 
 from accounts.bearer import device_endpoint
 from accounts.models import Device
-from common.api import INVALID_REQUEST, ApiError, read_json_object
-from moods.personal import services
+from common.api import INVALID_REQUEST, ApiError, rate_limited, read_json_object
+from moods.personal import limits, services
 from moods.personal.forms import SelfReportForm
 
 
@@ -23,11 +23,19 @@ def self_report(request: HttpRequest, device: Device) -> JsonResponse:
         data = read_json_object(request)
     except ApiError as error:
         return error.response()
+    for field in ("emotion", "note"):
+        # A form would read 12345 or {"a": 1} as the text "12345": refused, as pair/start does.
+        if data.get(field) is not None and not isinstance(data[field], str):
+            message = f"{field} must be a string."
+            return ApiError(400, INVALID_REQUEST, message, errors={field: [message]}).response()
     form = SelfReportForm({"emotion": data.get("emotion"), "note": data.get("note") or ""})
     if not form.is_valid():
         errors = {field: [str(message) for message in messages] for field, messages in form.errors.items()}
         first = next(iter(errors.values()))[0]
         return ApiError(400, INVALID_REQUEST, first, errors=errors).response()
+    decision = limits.hit_self_report(user_id=device.user_id)
+    if not decision.allowed:
+        return rate_limited(decision)
     report = services.record_self_report(
         user_id=device.user_id, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"]
     )

@@ -14,9 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from common import ratelimit
 from moods.http import signed_in_user
 from moods.models import MoodEvent
-from moods.personal import services
+from moods.personal import limits, services
 from moods.personal.forms import SelfReportForm
 
 
@@ -66,6 +67,15 @@ def baseline_corrections(request: HttpRequest) -> HttpResponse:
     return redirect("settings")
 
 
+def _over_limit(request: HttpRequest, form: SelfReportForm, event: MoodEvent | None) -> HttpResponse | None:
+    """The 429 answer when this user stored too many reports lately (each one counts), else None."""
+    decision = limits.hit_self_report(user_id=signed_in_user(request).pk)
+    if decision.allowed:
+        return None
+    form.add_error(None, f"You sent many reports in a short time. Try again in {decision.retry_after_text}.")
+    return ratelimit.refused(_refused(request, form, event), decision)
+
+
 @login_required
 @require_POST
 def self_report(request: HttpRequest) -> HttpResponse:
@@ -73,6 +83,8 @@ def self_report(request: HttpRequest) -> HttpResponse:
     form = SelfReportForm(request.POST)
     if not form.is_valid():
         return _refused(request, form, None)
+    if (refusal := _over_limit(request, form, None)) is not None:
+        return refusal
     services.record_self_report(user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"])
     if not _wants_json(request):
         messages.success(request, "Thank you: what you said is saved beside the readings.")
@@ -87,6 +99,8 @@ def correct_window(request: HttpRequest, pk: int) -> HttpResponse:
     form = SelfReportForm(request.POST)
     if not form.is_valid():
         return _refused(request, form, event)
+    if (refusal := _over_limit(request, form, event)) is not None:
+        return refusal
     services.record_self_report(
         user_id=user.pk, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"], event_id=event.pk
     )

@@ -27,7 +27,7 @@ from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
 from moods.stream import dispatch, messages, presence, selectors
 from moods.stream.aggregator import WindowAggregator
-from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id
+from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id, site_session_key
 from moods.stream.calibration import Calibration
 from moods.stream.config import stream_config
 from moods.stream.device_rate import take_frame_token
@@ -62,6 +62,8 @@ def capture_defaults(user_id: int) -> messages.CaptureDefaults:
 class StreamConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
     device_id: int | None = None
+    # The site's own page: the session it opened with, re-checked like a device (signed out: 4401).
+    site_session_key: str | None = None
 
     async def connect(self) -> None:
         config = stream_config()
@@ -79,6 +81,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user_id = session_user_id(self.scope)
         if user_id is not None:
+            self.site_session_key = site_session_key(self.scope)
             await self.start(user_id=user_id, device_id=None)
         else:
             self.tasks.append(asyncio.create_task(self.close_unless_authenticated()))
@@ -281,16 +284,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 return
 
     async def recheck_device(self) -> None:
-        """Close 4403 if the device was revoked (or the account disabled) and the message was lost."""
+        """Close 4403 if the device was revoked or the account disabled, 4401 if the page's session signed out."""
         if self.user_id is None:
             return
         try:
-            allowed = await database_sync_to_async(may_still_stream)(user_id=self.user_id, device_id=self.device_id)
+            allowed = await database_sync_to_async(may_still_stream)(
+                user_id=self.user_id, device_id=self.device_id, session_key=self.site_session_key
+            )
         except Exception as exc:  # the database is down: the socket goes on, the next re-check decides
             logger.warning("device re-check of user %s failed: %s", self.user_id, type(exc).__name__)
             return
         if not allowed:
-            await self.close(code=CLOSE_REVOKED)
+            # A site page's session that ended reads like an unknown token: "log in again".
+            await self.close(code=CLOSE_REVOKED if self.device_id is not None else CLOSE_BAD_TOKEN)
 
     async def close_window(self, *, flush: bool = False, notify: bool = True) -> None:
         window = self.aggregator.flush() if flush else self.aggregator.close()

@@ -309,3 +309,49 @@ def test_a_denied_device_gets_access_denied(api: Client) -> None:
 
     assert_error(poll(api, started["device_code"]), 400, "access_denied")
     assert not Device.objects.exists()
+
+
+# --- Polling is limited (issue 27) ----------------------------------------------------------
+
+
+def poll_from(client: Client, device_code: str, ip: str = "198.51.100.23") -> Any:
+    return post_json(client, TOKEN_URL, {"device_code": device_code}, REMOTE_ADDR=ip)
+
+
+def test_polling_one_device_code_faster_than_its_interval_is_refused_before_the_database(
+    api: Client, django_assert_num_queries: Any
+) -> None:
+    device_code = start(api)["device_code"]
+    for _ in range(20):  # the first is pending, the rest slow_down: each one locks and writes the request
+        assert poll_from(api, device_code).status_code == 400
+
+    with django_assert_num_queries(0):
+        refused = poll_from(api, device_code)
+
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "rate_limited", "retry_after": 60}
+    assert refused["Retry-After"] == "60"
+    assert refused["Cache-Control"].startswith("max-age=0")
+    # Another device code from the same network is still answered.
+    assert poll_from(api, start(api)["device_code"]).json()["error"] == "authorization_pending"
+
+
+def test_polling_from_one_network_is_limited_whatever_the_code(api: Client, settings: Any) -> None:
+    settings.SMILE_RATE_LIMITS = {"pair-token-ip": "5/600"}
+    for number in range(5):
+        assert poll_from(api, f"made-up-code-{number}").json()["error"] == "invalid_grant"
+
+    refused = poll_from(api, "made-up-code-5")
+    elsewhere = poll_from(api, "made-up-code-5", ip="203.0.113.7")
+
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "rate_limited", "retry_after": 600}
+    assert elsewhere.json()["error"] == "invalid_grant"
+
+
+def test_a_malformed_poll_is_answered_before_it_is_counted(api: Client, settings: Any) -> None:
+    settings.SMILE_RATE_LIMITS = {"pair-token-ip": "1/600"}
+    for _ in range(3):
+        assert poll_from(api, "").json()["error"] == "invalid_request"
+
+    assert poll_from(api, "made-up-code").json()["error"] == "invalid_grant"

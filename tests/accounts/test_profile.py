@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,9 @@ def test_profile_update_saves_and_confirms(client: Client, user: User) -> None:
     client.force_login(user)
 
     response = client.post(
-        PROFILE_URL, {"email": "Ada.L@Example.com", "display_name": "Ada L.", "time_zone": "Asia/Tokyo"}, follow=True
+        PROFILE_URL,
+        {"email": "Ada.L@Example.com", "password": PASSWORD, "display_name": "Ada L.", "time_zone": "Asia/Tokyo"},
+        follow=True,
     )
 
     assert response.redirect_chain == [(PROFILE_URL, 302)]

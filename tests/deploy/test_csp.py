@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from deploy import nginx
+from smile_site import content_security
 
 
 def csp_directives() -> dict[str, list[str]]:
@@ -29,3 +30,11 @@ def test_no_directive_allows_a_bare_scheme() -> None:
         assert not [
             source for source in sources if re.fullmatch(r"[a-z][a-z0-9+.-]*:", source) and source != "data:"
         ], name
+
+
+def test_nginx_sends_word_for_word_the_policy_django_sends() -> None:
+    # One definition (smile_site/content_security.py); the template is its checked copy, so the
+    # two cannot drift (issue 27).
+    [policy] = re.findall(r'add_header Content-Security-Policy "([^"]+)" always;', nginx.TEMPLATE.read_text())
+    assert policy == content_security.header_value()
+    assert content_security.parse(policy) == content_security.DIRECTIVES

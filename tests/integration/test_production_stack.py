@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import sync_playwright
 from websockets.typing import Origin
 
+from smile_site import content_security
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.inference.conftest import encode, webcam_frame_with_face
 from tests.integration.live import StreamClient, open_stream, pair_through_the_pages
@@ -42,10 +43,8 @@ pytestmark = pytest.mark.services
 
 FIRST_ANSWER_TIMEOUT = 120.0
 ANSWER_TIMEOUT = 30.0
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
+# The one policy (smile_site/content_security.py): nginx's template says it word for word.
+CSP = content_security.header_value()
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
     "Content-Security-Policy": CSP,

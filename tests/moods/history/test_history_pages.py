@@ -448,3 +448,13 @@ def test_earlier_and_later_links_step_by_the_range_and_stop_at_today(browser: Cl
     ).content.decode()
     assert "?range=custom&amp;start=2025-12-22&amp;end=2025-12-31" in custom
     assert "?range=custom&amp;start=2026-01-11&amp;end=2026-01-20" in custom
+
+
+def test_a_minute_read_against_the_baseline_says_so_without_calling_the_baseline_happy(
+    browser: Client, user: User
+) -> None:
+    window = event(user.pk, timezone.now() - timedelta(minutes=30), happy=0.7)
+    MoodEvent.objects.filter(pk=window.pk).update(baseline_applied=True)
+    page = browser.get(reverse("history"), {"range": "day"}).content.decode()
+    assert "Happy <span class=\"muted\">(compared with your resting face)</span>" in page
+    assert "(your baseline)" not in page

@@ -69,6 +69,7 @@ def live(request: HttpRequest) -> HttpResponse:
         "capture": stream_messages.capture_defaults(stream_selectors.capture_settings(user_id=user.pk)),
         "max_fps": stream_config().max_fps,
         "calibration_seconds": stream_config().calibration_seconds,
+        "time_zone": user.time_zone,
     }
     baseline = personal_services.baseline_row(user_id=user.pk)
     return render(request, "moods/live.html", {"config": config, "baseline": baseline})

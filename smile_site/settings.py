@@ -211,6 +211,8 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One 24-hour clock on every page, Django's own formats included (smile_site/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["smile_site.formats"]
 
 # --- Static files ------------------------------------------------------------------------
 

@@ -456,5 +456,5 @@ def test_a_minute_read_against_the_baseline_says_so_without_calling_the_baseline
     window = event(user.pk, timezone.now() - timedelta(minutes=30), happy=0.7)
     MoodEvent.objects.filter(pk=window.pk).update(baseline_applied=True)
     page = browser.get(reverse("history"), {"range": "day"}).content.decode()
-    assert "Happy <span class=\"muted\">(compared with your resting face)</span>" in page
+    assert 'Happy <span class="muted">(compared with your resting face)</span>' in page
     assert "(your baseline)" not in page

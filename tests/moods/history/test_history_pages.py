@@ -147,8 +147,8 @@ def test_a_week_without_observations_says_so_instead_of_drawing_empty_charts(bro
             "The start date must not be after the end date.",
         ),
         ({"range": "custom", "start": "2024-01-01", "end": "2026-01-01"}, "A custom range covers at most 366 days."),
-        ({"range": "week", "end": "not-a-date"}, "Enter a date as YYYY-MM-DD."),
-        ({"range": "week", "end": "1999-12-31"}, "The range must end between 2000-01-01 and today."),
+        ({"range": "week", "end": "not-a-date"}, "Enter a whole date: day, month and year."),
+        ({"range": "week", "end": "1999-12-31"}, "The range must end between 1 January 2000 and today."),
     ],
 )
 def test_history_refuses_a_bad_range_with_a_clear_message(browser: Client, query: dict[str, str], message: str) -> None:
@@ -355,7 +355,7 @@ def test_an_export_of_some_days_is_named_for_them(browser: Client, user: User) -
         ({"start": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
         ({"end": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
         ({"start": "2026-03-11", "end": "2026-03-10"}, "The first day must not be after the last day."),
-        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a whole date: day, month and year."),
         ({"start": "1999-01-01", "end": "1999-01-02"}, "Choose days between 2000 and 2100."),
     ],
 )
@@ -405,7 +405,7 @@ def test_deleting_a_range_asks_first_then_deletes_exactly_those_days(browser: Cl
             {"scope": "range", "start": "2026-03-10", "end": "2026-03-09"},
             "The first day must not be after the last day.",
         ),
-        ({"scope": "range", "start": "2026-13-45", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"scope": "range", "start": "2026-13-45", "end": "2026-03-10"}, "Enter a whole date: day, month and year."),
     ],
 )
 def test_deleting_refuses_an_unclear_request_and_deletes_nothing(

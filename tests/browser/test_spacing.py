@@ -5,7 +5,7 @@ baseline checkbox beside its label, and the Settings tab pills in one place on a
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
@@ -19,7 +19,7 @@ WIDTHS = (360, 390, 1280)
 ROOM = 12  # px: at least this between one block and the next
 
 
-def box(locator: Locator) -> dict[str, float]:
+def box(locator: Locator) -> FloatRect:
     found = locator.bounding_box()
     assert found is not None, locator
     return found
@@ -48,7 +48,7 @@ def test_blocks_have_room_and_the_settings_pills_stay_put(live_server: LiveServe
         user_id=User.objects.get(email=email).pk,
         baseline=build_baseline([[0.02, 0.01, 0.02, 0.0, 0.5, 0.0, 0.45]] * 12),
     )
-    pills: dict[str, dict[str, float]] = {}
+    pills: dict[str, FloatRect] = {}
     page.goto(f"{live_server.url}/settings/")
     pills["settings"] = box(page.locator(".subnav a").first)
     save = page.get_by_role("button", name="Save settings")

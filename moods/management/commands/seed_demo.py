@@ -82,7 +82,7 @@ def seed_demo(
     return SeedResult(user=user, events=events, encouragements=encouragements, self_reports=self_reports)
 
 
-NOTES = ("", "", "", "long meeting", "good news from home", "tired", "coffee with a friend", "deadline")
+NOTES = ("", "", "", "long meeting", "tired", "after lunch", "quiet afternoon", "deadline")
 
 
 def _own_word(*, user: User, now: datetime) -> int:

@@ -107,9 +107,11 @@ def test_the_demo_has_self_reports_and_a_few_corrections_on_their_minutes() -> N
     assert reports.filter(event__isnull=True).count() >= 5
     assert 2 <= corrections.count() <= 8
     for correction in corrections:
-        assert correction.felt_at == correction.event.started_at
-        assert correction.created_at >= correction.event.ended_at
-        assert correction.emotion != correction.event.dominant
+        window = correction.event
+        assert window is not None
+        assert correction.felt_at == window.started_at
+        assert correction.created_at >= window.ended_at
+        assert correction.emotion != window.dominant
     assert all(report.created_at <= SUNDAY_MORNING for report in reports)
     seed_demo(now=SUNDAY_MORNING)
     assert SelfReport.objects.filter(user__email=DEMO_EMAIL).count() == reports.count()

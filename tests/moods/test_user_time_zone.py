@@ -230,12 +230,15 @@ def test_the_self_report_api_answers_in_the_users_time(
     assert response.json()["created_at"].endswith(case.iso[-6:])
 
 
-def test_forms_and_today_follow_the_users_day(browser: Client, case: Case) -> None:
-    """At 12:00 UTC on Saturday it is already Saturday in Berlin, and still Saturday 04:00 in Los Angeles;
-    "today" on the history page is the user's day, and a day ahead of it is refused."""
-    today = NOW.astimezone(ZoneInfo(case.zone)).date()
+def test_forms_and_today_follow_the_users_day(browser: Client, case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day after the minute, the user's date differs from UTC's (Berlin is already on Sunday, Los Angeles
+    still on Friday): "today" on the history page is the user's day, and a day past tomorrow is refused."""
+    now = case.window + timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    today = now.astimezone(ZoneInfo(case.zone)).date()
+    assert today != now.date()
     html = page(browser, f"{reverse('history')}?range=day")
-    assert f"{today:%a} {today.day} {today:%b %Y}" in html
+    assert f"{today:%a} {today.day} {today:%b %Y}, in your time zone" in html
     response = browser.get(f"{reverse('history')}?range=day&end={(today + timedelta(days=2)).isoformat()}")
     assert response.status_code == 400
 

@@ -131,7 +131,7 @@ function showCode(started) {
   show("user-code", started.userCode);
   $("pair-link").href = started.verificationUriComplete;
   const expires = new Date(Date.now() + started.expiresIn * 1000);
-  show("code-expiry", `The code works until ${expires.toLocaleTimeString()}.`);
+  show("code-expiry", `The code works until ${expires.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })}.`);
   $("code-box").hidden = false;
   show("pairing-state", "Waiting for you to approve this browser on the website…");
 }

@@ -2,7 +2,7 @@
 
 import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS, readingToShow, summaryIsStale } from "./lib/state.js";
 import { EMOTIONS } from "./lib/protocol.js";
-import { parseServerUrl, parseSummary } from "./lib/pairing.js";
+import { describeSummary, parseServerUrl, parseSummary } from "./lib/pairing.js";
 
 const $ = (id) => document.getElementById(id);
 const SUMMARY_EVERY_MS = 60000;
@@ -161,13 +161,8 @@ async function renderSummary() {
   const summary = response.ok ? parseSummary(await response.json().catch(() => null)) : null;
   if (!summary) {
     $("summary").textContent = `No summary (the server answered HTTP ${response.status}).`;
-  } else if (!summary.scores) {
-    $("summary").textContent = "Nothing recorded yet today.";
   } else {
-    const minutes = summary.windows;
-    $("summary").textContent =
-      `Mostly ${summary.dominant} today (happy ${percent(summary.scores.happy)}, ` +
-      `sad ${percent(summary.scores.sad)}), over ${minutes} window${minutes === 1 ? "" : "s"}.`;
+    $("summary").textContent = describeSummary(summary);
   }
 }
 

@@ -288,19 +288,30 @@ SELF_REPORT_NOTE_MAX: Final = 200
 
 
 class SelfReport(models.Model):
-    """What the user said they felt: a one-tap report, or a correction of a stored window ("that's not right")."""
+    """What the user said they felt: a one-tap report, or a correction of a stored window ("that's not right").
+
+    ``felt_at`` is the moment the word speaks of, the one history, agreement, export and deletion file it
+    under: a correction's is its window's start (Friday's minute corrected on Sunday belongs to Friday), a
+    self-report's is when it was made. ``created_at`` is when the user said it.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="self_reports")
     created_at = models.DateTimeField(default=timezone.now)
+    felt_at = models.DateTimeField()
     emotion = models.CharField(max_length=8, choices=Emotion.choices)
     note = models.CharField(max_length=SELF_REPORT_NOTE_MAX, blank=True, default="")
     # Set for a correction: the window the user says was read wrong (deleted with it).
     event = models.ForeignKey(MoodEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="corrections")
 
     class Meta:
-        ordering = ("-created_at", "-id")
-        indexes: ClassVar = [models.Index(fields=["user", "created_at"], name="selfreport_user_created")]
+        ordering = ("-felt_at", "-id")
+        indexes: ClassVar = [models.Index(fields=["user", "felt_at"], name="selfreport_user_felt")]
 
     def __str__(self) -> str:
         kind = "correction" if self.event_id else "self-report"
-        return f"{kind} {self.emotion} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{kind} {self.emotion} at {self.felt_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.felt_at is None:
+            self.felt_at = self.event.started_at if self.event is not None else self.created_at
+        super().save(*args, **kwargs)

@@ -72,6 +72,7 @@ def live(request: HttpRequest) -> HttpResponse:
         "calibration_seconds": stream_config().calibration_seconds,
         # The stream's one tested client, shared with the extension (extension/lib/protocol.js).
         "protocol_url": static("extension-lib/protocol.js"),
+        "time_zone": user.time_zone,
     }
     baseline = personal_services.baseline_row(user_id=user.pk)
     return render(request, "moods/live.html", {"config": config, "baseline": baseline})

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "smile_site.middleware.PrivatePagesMiddleware",
+    "accounts.middleware.UserTimeZoneMiddleware",
+    "common.method_not_allowed.MethodNotAllowedPageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -213,6 +215,8 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One 24-hour clock on every page, Django's own formats included (smile_site/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["smile_site.formats"]
 
 # --- Static files ------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory
 from django.views import defaults
 
+from tests.factories import make_user
+
 pytestmark = pytest.mark.django_db
 
 
@@ -49,3 +51,35 @@ def test_a_form_sent_without_its_csrf_token_says_it_expired() -> None:
     html = response.content.decode()
     assert_branded(html, "This form has expired")
     assert "Nothing was saved." in html
+
+
+# Every address that only takes a form (POST), and the page a visit to it is sent back to.
+POST_ONLY = [
+    ("/data/export/", "/data/", "Your data"),
+    ("/data/delete/", "/data/", "Your data"),
+    ("/settings/baseline/forget/", "/settings/", "Settings"),
+    ("/settings/baseline/corrections/", "/settings/", "Settings"),
+    ("/self-report/", "/dashboard/", "your dashboard"),
+    ("/history/windows/1/correct/", "/history/", "History"),
+    ("/encouragements/1/feedback/", "/encouragements/", "Encouragement log"),
+    ("/pair/decide/", "/pair/", "Pair a device"),
+]
+
+
+@pytest.mark.parametrize(("address", "back", "label"), POST_ONLY)
+def test_a_visit_to_a_form_only_address_gets_a_page_that_leads_back(
+    client: Client, address: str, back: str, label: str
+) -> None:
+    client.force_login(make_user())
+    response = client.get(address)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    html = response.content.decode()
+    assert_branded(html, "This address only takes a form")
+    assert f'<a class="button" href="{back}">Go to {label}</a>' in html
+
+
+def test_the_api_keeps_its_own_json_answer_to_a_wrong_method(client: Client) -> None:
+    response = client.get("/api/pair/start")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")

@@ -155,6 +155,23 @@ export function parseSummary(body) {
 }
 
 /**
+ * Today's summary in words for the popup. A stored reading covers one minute (the stream's window),
+ * so the count is said as minutes, as the site's pages say it, not as "windows".
+ * @returns {string}
+ */
+export function describeSummary(summary) {
+  if (!summary.scores) {
+    return "Nothing recorded yet today.";
+  }
+  const percent = (score) => `${Math.round(score * 100)}%`;
+  const minutes = summary.windows;
+  return (
+    `Mostly ${summary.dominant} today (happy ${percent(summary.scores.happy ?? 0)}, ` +
+    `sad ${percent(summary.scores.sad ?? 0)}), from ${minutes} stored minute${minutes === 1 ? "" : "s"}.`
+  );
+}
+
+/**
  * What the answer of POST /api/device/revoke (status, or null when the server was not reached)
  * means for the person who pressed Unpair. The token is forgotten locally either way; when the
  * server was not told, they are sent to its devices page to revoke the browser there.

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   defaultDeviceName,
   describeRevocation,
+  describeSummary,
   interpretTokenAnswer,
   parseServerUrl,
   parseStartAnswer,
@@ -103,6 +104,13 @@ test("today's summary is checked", () => {
   });
   assert.equal(parseSummary({ ...summary, windows: -1 }), null);
   assert.equal(parseSummary("nope"), null);
+});
+
+test("today's summary in plain words: minutes, not windows", () => {
+  const summary = { date: "2026-11-24", windows: 3, frames: 180, faces: 170, scores: { happy: 0.22, sad: 0.12 }, dominant: "neutral" };
+  assert.equal(describeSummary(summary), "Mostly neutral today (happy 22%, sad 12%), from 3 stored minutes.");
+  assert.equal(describeSummary({ ...summary, windows: 1 }), "Mostly neutral today (happy 22%, sad 12%), from 1 stored minute.");
+  assert.equal(describeSummary({ ...summary, scores: null, dominant: null }), "Nothing recorded yet today.");
 });
 
 test("status sentences", () => {

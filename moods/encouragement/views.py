@@ -22,7 +22,7 @@ LOG_PER_PAGE = 25
 def encouragements(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     page = Paginator(selectors.encouragement_log(user_id=user.pk), LOG_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "moods/encouragements.html", {"page": page, "zone": user.zone})
+    return render(request, "moods/encouragements.html", {"page": page})
 
 
 @login_required

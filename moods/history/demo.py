@@ -40,6 +40,31 @@ def day_sessions(day: date, rng: random.Random) -> list[Session]:
     return sessions
 
 
+# The demo's "now": the last stored minute ended this long ago (so nothing looks like streaming now),
+# in a session that began at most this long before.
+RECENT_GAP = timedelta(minutes=3)
+RECENT_SESSION = timedelta(minutes=40)
+
+
+def today_sessions(now: datetime, tz: tzinfo, rng: random.Random) -> list[Session]:
+    """Today's sessions up to ``now``: the day's usual ones that were over before the last one, and the
+    last one, which ends ``RECENT_GAP`` before ``now`` (a demo opened on a Sunday morning has a today)."""
+    local_now = now.astimezone(tz)
+    midnight = datetime.combine(local_now.date(), time.min, tzinfo=tz)
+    end = (local_now - RECENT_GAP).replace(second=0, microsecond=0)
+    start = max(midnight, end - RECENT_SESSION)
+    minutes = int((end - start).total_seconds() // 60)
+    if minutes < 1:
+        return []
+    earlier = [
+        session
+        for session in day_sessions(local_now.date(), rng)
+        if datetime.combine(local_now.date(), session.start, tzinfo=tz) + timedelta(minutes=session.minutes)
+        <= start - timedelta(minutes=30)
+    ]
+    return [*earlier, Session(start.time(), minutes)]
+
+
 def _scores(*, low: float, hour: int, rng: random.Random) -> dict[str, float]:
     weights = dict(BASE)
     weights["sad"] *= 1 + 2.5 * low
@@ -69,12 +94,22 @@ def build_events(
     sessions: list[Session] | None = None,
     until: datetime | None = None,
 ) -> Iterator[MoodEvent]:
-    """Unsaved one-minute ``MoodEvent`` rows for local days first_day.. (``sessions`` fixed, or varying by day)."""
+    """Unsaved one-minute ``MoodEvent`` rows for local days first_day.. (``sessions`` fixed, or varying by day).
+
+    With ``until`` and varying sessions, the day of ``until`` gets ``today_sessions``: minutes up to
+    a few before ``until``, whatever the hour."""
     rng = random.Random(seed)  # noqa: S311 - made-up demo data, reproducible on purpose
+    last_day = until.astimezone(tz).date() if until is not None else None
     for index in range(days):
         day = first_day + timedelta(days=index)
         low = low_mood(index, rng)
-        for session in sessions if sessions is not None else day_sessions(day, rng):
+        if sessions is not None:
+            todays = sessions
+        elif day == last_day and until is not None:
+            todays = today_sessions(until, tz, rng)
+        else:
+            todays = day_sessions(day, rng)
+        for session in todays:
             start = datetime.combine(day, session.start, tzinfo=tz)
             for minute in range(session.minutes):
                 began = start + timedelta(minutes=minute)

@@ -38,7 +38,7 @@ def date_field(label: str) -> forms.DateField:
         label=label,
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        error_messages={"invalid": "Enter a whole date: day, month and year."},
     )
 
 
@@ -64,7 +64,7 @@ class HistoryRangeForm(forms.Form):
         kind = data.get("range") or "week"
         end = data.get("end") or self.today
         if end < EARLIEST or end > self.today + timedelta(days=1):
-            raise ValidationError("The range must end between 2000-01-01 and today.", code="end_out_of_range")
+            raise ValidationError("The range must end between 1 January 2000 and today.", code="end_out_of_range")
         if kind == "custom":
             start = data.get("start")
             if start is None:

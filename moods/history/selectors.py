@@ -86,7 +86,8 @@ def timeline(
         events = events.filter(started_at__lte=until)
         nudges = nudges.filter(sent_at__lte=until)
     merged: list[MoodEvent | Encouragement] = [
-        *events.select_related("device").order_by("-started_at", "-id")[: limit + 1],
+        # Each minute's corrections ("Your word" on its row): one more query for the page.
+        *events.select_related("device").prefetch_related("corrections").order_by("-started_at", "-id")[: limit + 1],
         *nudges.order_by("-sent_at", "-id")[: limit + 1],
     ]
     merged.sort(key=_moment, reverse=True)

@@ -40,6 +40,12 @@ def self_report(request: HttpRequest, device: Device) -> JsonResponse:
         user_id=device.user_id, emotion=form.cleaned_data["emotion"], note=form.cleaned_data["note"]
     )
     return JsonResponse(
-        {"id": report.pk, "emotion": report.emotion, "note": report.note, "created_at": report.created_at.isoformat()},
+        {
+            "id": report.pk,
+            "emotion": report.emotion,
+            "note": report.note,
+            # A device request activates no zone (it has no session): the owner's, explicitly.
+            "created_at": report.created_at.astimezone(device.user.zone).isoformat(),
+        },
         status=201,
     )

@@ -23,11 +23,12 @@ class Agreement:
 
 
 def self_reports(*, user_id: int, start: datetime, end: datetime) -> list[SelfReport]:
-    """The user's self-reports and corrections made in [start, end), newest first."""
+    """The user's self-reports and corrections about [start, end), newest first: a self-report made in it,
+    a correction of a window that started in it (``SelfReport.felt_at``)."""
     return list(
-        SelfReport.objects.filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
+        SelfReport.objects.filter(user_id=user_id, felt_at__gte=start, felt_at__lt=end)
         .select_related("event")
-        .order_by("-created_at", "-id")
+        .order_by("-felt_at", "-id")
     )
 
 
@@ -47,7 +48,7 @@ def agreement(*, user_id: int, start: datetime, end: datetime) -> Agreement:
     """
     agreed = compared = 0
     for report in self_reports(user_id=user_id, start=start, end=end):
-        window = report.event if report.event_id else _window_at(user_id, report.created_at)
+        window = report.event if report.event_id else _window_at(user_id, report.felt_at)
         if window is None or window.uncertain:
             continue
         compared += 1

@@ -53,12 +53,20 @@ def baseline_row(*, user_id: int) -> PersonalBaseline | None:
 
 def record_self_report(*, user_id: int, emotion: str, note: str = "", event_id: int | None = None) -> SelfReport:
     """Store what the user felt; with ``event_id`` a correction of that window (which may refresh the
-    baseline, see ``refresh_from_correction``).
+    baseline, see ``refresh_from_correction``), filed at the window's moment, not at the moment said.
 
     Raises ``MoodEvent.DoesNotExist`` for an unknown window and for another user's, alike.
     """
     event = MoodEvent.objects.get(pk=event_id, user_id=user_id) if event_id is not None else None
-    report = SelfReport.objects.create(user_id=user_id, emotion=emotion, note=note.strip(), event=event)
+    now = timezone.now()
+    report = SelfReport.objects.create(
+        user_id=user_id,
+        emotion=emotion,
+        note=note.strip(),
+        event=event,
+        created_at=now,
+        felt_at=event.started_at if event is not None else now,
+    )
     if event is not None and emotion == "neutral":
         refresh_from_correction(user_id=user_id, event=event)
     return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Any
 
 from django import template
@@ -22,12 +21,6 @@ def percent(share: object) -> str:
     if isinstance(share, bool) or not isinstance(share, int | float):
         return "-"
     return f"{round(share * 100)}%"
-
-
-@register.filter
-def local(moment: datetime | None, zone: tzinfo) -> datetime | None:
-    """A moment in the given time zone (pages show the user's, not the server's)."""
-    return None if moment is None else moment.astimezone(zone)
 
 
 @register.filter

@@ -40,12 +40,12 @@ def delete_days(*, user_id: int, tz: tzinfo, first: date | None, last: date | No
         deleted_events, _ = events.delete()
         deleted_nudges, _ = nudges.delete()
         quarters.delete()
-        # The user's own word goes with the days it was said on (corrections go with their windows);
+        # The user's own word goes with the days it speaks of (a correction with its window's day);
         # deleting everything forgets the resting-face baseline too.
         reports = SelfReport.objects.filter(user_id=user_id)
         if first is not None and last is not None:
             reports = reports.filter(
-                created_at__gte=local_midnight(first, tz), created_at__lt=local_midnight(last + timedelta(days=1), tz)
+                felt_at__gte=local_midnight(first, tz), felt_at__lt=local_midnight(last + timedelta(days=1), tz)
             )
         else:
             PersonalBaseline.objects.filter(user_id=user_id).delete()

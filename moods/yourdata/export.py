@@ -35,6 +35,8 @@ CSV_COLUMNS = (
     "feedback",
     "baseline_applied",
     "uncertain",
+    # When the user said a self-report or correction (a correction's row is at its window's moment).
+    "said_at",
 )
 EVENT_FIELDS = (
     "started_at",
@@ -48,7 +50,7 @@ EVENT_FIELDS = (
     "baseline_applied",
     "uncertain",
 )
-SELF_REPORT_FIELDS = ("created_at", "emotion", "note", "event__started_at")
+SELF_REPORT_FIELDS = ("felt_at", "created_at", "emotion", "note", "event__started_at", "event__ended_at")
 ENCOURAGEMENT_FIELDS = ("sent_at", "message", "trigger", "includes_resources", "feedback", "feedback_at")
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -60,8 +62,9 @@ def _cell(value: object) -> object:
 
 
 def _row(values: list[Any]) -> list[Any]:
-    """A data row whose text cells (device names, messages, notes) cannot run as formulas."""
-    return [_cell(value) for value in values]
+    """A data row whose text cells (device names, messages, notes) cannot run as formulas, as long as
+    the header (a row that leaves the last columns out has them empty)."""
+    return [_cell(value) for value in values] + [""] * (len(CSV_COLUMNS) - len(values))
 
 
 @dataclass(frozen=True)
@@ -143,12 +146,28 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
         writer.writerow(
             _row(["encouragement", _local(sent_at, tz), *empty, "", message, json.dumps(trigger), feedback, "", ""])
         )
-    # The user's own word: "self_report" rows, or "correction" rows whose ended_at names the corrected window's start.
-    for created, emotion, note, window_start in _self_reports(user_id, days):
-        kind = "correction" if window_start else "self_report"
+    # The user's own word: "self_report" rows at the moment said, "correction" rows at the corrected window
+    # (its start and end); ``dominant`` holds what the user felt.
+    for felt_at, said_at, emotion, note, _, window_end in _self_reports(user_id, days):
+        kind = "correction" if window_end else "self_report"
         empty = [""] * (len(EMOTIONS) + 3)
         writer.writerow(
-            _row([kind, _local(created, tz), _local(window_start, tz), *empty, emotion, "", note, "", "", "", ""])
+            _row(
+                [
+                    kind,
+                    _local(felt_at, tz),
+                    _local(window_end, tz),
+                    *empty,
+                    emotion,
+                    "",
+                    note,
+                    "",
+                    "",
+                    "",
+                    "",
+                    _local(said_at, tz),
+                ]
+            )
         )
     baseline = PersonalBaseline.objects.filter(user_id=user_id).first()
     if baseline is not None:
@@ -177,8 +196,8 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
 def _self_reports(user_id: int, days: Days) -> Iterator[tuple[Any, ...]]:
     reports = SelfReport.objects.filter(user_id=user_id)
     if (bounds := days.bounds()) is not None:
-        reports = reports.filter(created_at__gte=bounds[0], created_at__lt=bounds[1])
-    return reports.order_by("created_at", "id").values_list(*SELF_REPORT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
+        reports = reports.filter(felt_at__gte=bounds[0], felt_at__lt=bounds[1])
+    return reports.order_by("felt_at", "id").values_list(*SELF_REPORT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
 
 
 def _baseline_json(user_id: int, tz: tzinfo) -> dict[str, Any] | None:
@@ -236,8 +255,9 @@ def export_json(
         }
         yield ("," if count else "") + json.dumps(nudge, separators=(",", ":"))
     yield '],"self_reports":['
-    for count, (created, emotion, note, window_start) in enumerate(_self_reports(user_id, days)):
+    for count, (felt_at, created, emotion, note, window_start, _) in enumerate(_self_reports(user_id, days)):
         report = {
+            "felt_at": _local(felt_at, tz),
             "created_at": _local(created, tz),
             "emotion": emotion,
             "note": note,

@@ -65,6 +65,7 @@ class ExportForm(forms.Form):
         # Its own ids: the page's delete form has From and To fields too.
         kwargs.setdefault("auto_id", "id_export_%s")
         super().__init__(*args, **kwargs)
+        # Shown above both days (templates/moods/data.html), so the two boxes line up.
         self.fields["start"].help_text = "Leave both days empty to export everything."
 
     def clean(self) -> dict[str, Any]:

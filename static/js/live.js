@@ -41,7 +41,14 @@
     if (!on) {
       cancelButton.hidden = true;
     }
+    // The hint follows the camera; a calibration's own outcome stays until the next change.
+    if (calibrationStatus.textContent === (on ? HINT_OFF : HINT_ON)) {
+      calibrationStatus.textContent = on ? HINT_ON : HINT_OFF;
+    }
   }
+
+  const HINT_OFF = "Start the check-in first; then calibrate.";
+  const HINT_ON = "The check-in is on: look at the screen as you do when working, then press Calibrate.";
 
   // Calibration (docs/protocol.md): calibrate_start / calibrate_cancel; the server answers
   // calibration_progress, then calibrated or calibration_refused.
@@ -90,7 +97,13 @@
 
   function showMood(message) {
     const item = document.createElement("li");
-    const end = new Date(message.end).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    // 24-hour, in the account's zone: as every page of the site writes a time.
+    const end = new Date(message.end).toLocaleTimeString([], {
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: config.time_zone,
+    });
     item.textContent = message.dominant && message.uncertain
       ? end + ": not sure (" + message.faces + " of " + message.frames + " frames with a face)"
       : message.dominant

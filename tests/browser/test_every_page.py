@@ -143,6 +143,7 @@ def test_a_new_accounts_pages_fit_every_width_and_pass_axe(live_server: LiveServ
         Screen("account", at("/accounts/profile/")),
         Screen("password-change", at("/accounts/password/change/")),
         Screen("delete-account", at("/accounts/delete/")),
+        Screen("form-only-address", at("/data/export/", heading="This address only takes a form")),
     ]
     check(page, live_server.url, screens, state="empty")
 

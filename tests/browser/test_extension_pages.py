@@ -193,7 +193,7 @@ def test_the_open_popup_refreshes_today_and_clears_the_reading_on_pause_and_stop
         "(mood) => smile.fromOffscreen({type: 'mood', mood})",
         {"start": start.isoformat(), "end": end.isoformat(), "dominant": "happy"},
     )
-    expect(summary).to_have_text("Mostly happy today (happy 60%, sad 10%), over 1 window.")
+    expect(summary).to_have_text("Mostly happy today (happy 60%, sad 10%), from 1 stored minute.")
 
     # Pause: no reading "right now", even though one was read before.
     popup.get_by_role("button", name="Pause").click()

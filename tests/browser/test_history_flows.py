@@ -270,13 +270,17 @@ def test_the_live_check_in_streams_the_camera_and_shows_results(page: Page, site
 
     expect(page.locator("#camera-indicator")).to_have_attribute("data-state", "on")
     expect(page.locator("#camera-state")).to_contain_text("Camera on")
+    expect(page.locator("#calibration-status")).to_contain_text("The check-in is on")
     expect(page.locator("#live-faces")).not_to_have_text("0", timeout=MODEL_TIMEOUT_MS)
     expect(page.locator("#live-dominant")).not_to_have_text(re.compile("^(\N{EN DASH}|No face found)$"))
     # The window is 5 s on the live site: a stored summary appears.
     expect(page.locator("#live-moods li").first).to_contain_text("mostly", timeout=60_000)
+    # One 24-hour clock, as the site's pages write it (the browser's en-US would say "09:22 AM").
+    expect(page.locator("#live-moods li").first).to_have_text(re.compile(r"^\d\d:\d\d: "))
 
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#camera-state")).to_have_text("Camera off")
+    expect(page.locator("#calibration-status")).to_have_text("Start the check-in first; then calibrate.")
     expect(page.get_by_role("button", name="Start check-in")).to_be_enabled()
     expect(page.locator("#live-video")).to_be_hidden()
     uid = user_id(site, email)

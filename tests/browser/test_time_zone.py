@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
+from moods.models import Encouragement, SelfReport
 from tests.factories import PASSWORD, make_user
+from tests.moods.history.test_history import event
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +95,37 @@ def test_keeping_the_accounts_zone_hides_the_prompt_for_good(live_server: LiveSe
     expect(berlin.get_by_role("heading", level=1)).to_have_text("Hello, Ava")
     expect(prompt).to_be_hidden()
     assert User.objects.get(email="ava@example.com").time_zone == "America/New_York"
+
+
+def test_every_page_shows_a_moment_in_the_accounts_zone_not_the_servers_or_the_browsers(
+    live_server: LiveServer, berlin: Page
+) -> None:
+    """A Los Angeles account seen from a browser in Berlin, on a server in UTC: a minute that began at
+    17:44 in Los Angeles (01:44 UTC the next day, 02:44 in Berlin) reads 17:44 everywhere."""
+    user = make_user(email="lee@example.com", display_name="Lee", time_zone="America/Los_Angeles")
+    zone = ZoneInfo("America/Los_Angeles")
+    start = (timezone.now() - timedelta(hours=30)).astimezone(zone).replace(hour=17, minute=44, second=0, microsecond=0)
+    window = event(user.pk, start, sad=0.6)
+    SelfReport.objects.create(user=user, emotion="neutral", event=window, created_at=timezone.now())
+    Encouragement.objects.create(
+        user=user,
+        sent_at=start + timedelta(minutes=2),
+        message="A kind word.",
+        trigger={"mean_sadness": 0.6, "threshold": 0.5, "minutes": 1, "windows": 1, "coverage": 1.0},
+    )
+    day = start.date()
+    log_in(berlin, live_server.url, "lee@example.com")
+    berlin.locator("#zone-prompt").get_by_role("button").last.click()  # keep the account's zone
+
+    expect(berlin.get_by_text(f"{start:%a} {day.day} {start:%b}, 17:44\N{EN DASH}17:45")).to_be_visible()
+    berlin.goto(f"{live_server.url}/history/?range=day&end={day.isoformat()}")
+    expect(berlin.locator(".self-reports")).to_contain_text(
+        f"{start:%a} {day.day} {start:%b}, 17:44: read sad, you felt neutral"
+    )
+    berlin.locator(".session summary").first.click()
+    row = berlin.locator(".session-minutes tbody tr").first
+    expect(row.get_by_role("rowheader")).to_have_text("17:44\N{EN DASH}17:45")
+    expect(row).to_contain_text("You felt neutral")
+    expect(berlin.locator(".session-nudges")).to_contain_text("17:46, encouragement:")
+    berlin.goto(f"{live_server.url}/encouragements/")
+    expect(berlin.locator(".nudge-log time").first).to_contain_text(f"{day.day} {start:%B %Y}, 17:46")

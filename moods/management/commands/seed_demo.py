@@ -10,11 +10,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Device, User
+from inference.emotions import EMOTIONS
 from moods.history.demo import build_events, bulk_insert
-from moods.models import Encouragement, EncouragementSettings, MoodEvent, MoodQuarter
+from moods.models import Encouragement, EncouragementSettings, MoodEvent, MoodQuarter, SelfReport
 
 DEMO_EMAIL = "demo@smile.local"
 DEMO_PASSWORD = "smile-demo-garden-90"  # noqa: S105 - the documented password of a local demo account
@@ -28,6 +30,7 @@ class SeedResult:
     user: User
     events: int
     encouragements: int
+    self_reports: int
 
 
 def seed_demo(
@@ -42,7 +45,8 @@ def seed_demo(
         if created or not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
-        MoodEvent.objects.filter(user=user).delete()
+        MoodEvent.objects.filter(user=user).delete()  # and, with them, the corrections of their minutes
+        SelfReport.objects.filter(user=user).delete()
         MoodQuarter.objects.filter(user=user).delete()
         Encouragement.objects.filter(user=user).delete()
         # A stand-in device: its token hash belongs to no token anyone holds, so it can never stream.
@@ -68,7 +72,51 @@ def seed_demo(
             )
         )
         encouragements = _encouragements(user=user, now=now, days=days)
-    return SeedResult(user=user, events=events, encouragements=encouragements)
+        self_reports = _own_word(user=user, now=now)
+        # Paired before its first minute, last seen when its last minute ended: what the Devices page
+        # would say had it streamed them.
+        span = MoodEvent.objects.filter(device=device).aggregate(first=Min("started_at"), last=Max("ended_at"))
+        Device.objects.filter(pk=device.pk).update(
+            created_at=(span["first"] or now) - timedelta(minutes=5), last_seen_at=span["last"]
+        )
+    return SeedResult(user=user, events=events, encouragements=encouragements, self_reports=self_reports)
+
+
+NOTES = ("", "", "", "long meeting", "tired", "after lunch", "quiet afternoon", "deadline")
+
+
+def _own_word(*, user: User, now: datetime) -> int:
+    """What a person says now and then: a self-report during some sessions of the last two weeks (mostly
+    what the reading said, sometimes not) and a few "that's not right" corrections, said later that day.
+    A correction is filed at its minute (``SelfReport.felt_at``), a self-report at its moment."""
+    rng = random.Random(SEED + 1)  # noqa: S311 - made-up demo data, reproducible on purpose
+    recent = list(
+        MoodEvent.objects.filter(user=user, started_at__gte=now - timedelta(days=14)).order_by("started_at", "id")
+    )
+    if not recent:
+        return 0
+    reports: list[SelfReport] = []
+    # Self-reports: a few per week, plus one in today's last session.
+    for window in [*rng.sample(recent, k=min(9, len(recent))), recent[-1]]:
+        felt = window.dominant if rng.random() < 0.7 else rng.choice(("happy", "neutral", "sad"))
+        said = min(window.started_at + timedelta(seconds=30), now)
+        reports.append(SelfReport(user=user, emotion=felt, note=rng.choice(NOTES), created_at=said, felt_at=said))
+    # Corrections: some minutes read wrong, corrected a few hours later (never after now).
+    for window in rng.sample(recent[:-60] or recent, k=min(4, len(recent))):
+        felt = rng.choice([emotion for emotion in EMOTIONS if emotion != window.dominant])
+        said = min(window.ended_at + timedelta(hours=rng.randint(1, 6)), now)
+        reports.append(
+            SelfReport(
+                user=user,
+                emotion=felt,
+                note=rng.choice(NOTES),
+                created_at=said,
+                felt_at=window.started_at,
+                event=window,
+            )
+        )
+    SelfReport.objects.bulk_create(reports)
+    return len(reports)
 
 
 def _encouragements(*, user: User, now: datetime, days: int) -> int:
@@ -120,5 +168,6 @@ class Command(BaseCommand):
         result = seed_demo(email=options["email"], password=options["password"], days=options["days"])
         self.stdout.write(
             f"Demo account {result.user.email} (password {options['password']}): "
-            f"{result.events} mood records, {result.encouragements} encouragements."
+            f"{result.events} mood records, {result.encouragements} encouragements, "
+            f"{result.self_reports} self-reports and corrections."
         )

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from moods.encouragement import selectors, services
 from moods.encouragement.rule import BUILT_IN_MESSAGES, RECENT_MESSAGES
@@ -133,6 +134,18 @@ def test_quiet_hours_hold_encouragements_back() -> None:
     store_minutes(user.pk, until=NOW)
 
     assert services.maybe_encourage(user_id=user.pk, now=NOW) is None  # 14:00 in Paris
+
+
+def test_a_task_reads_quiet_hours_in_the_users_zone_whatever_zone_is_active() -> None:
+    """A Celery task or consumer has no request, so no user zone is activated for it; whatever zone
+    happens to be active (here Tokyo's), quiet hours are the user's own."""
+    user = make_user(time_zone="America/Los_Angeles")
+    local = NOW.astimezone(ZoneInfo("America/Los_Angeles"))
+    opt_in(user.pk, quiet_hours_start=time(local.hour, 0), quiet_hours_end=time((local.hour + 1) % 24, 0))
+    store_minutes(user.pk, until=NOW)
+
+    with timezone.override("Asia/Tokyo"):
+        assert services.maybe_encourage(user_id=user.pk, now=NOW) is None
 
 
 def test_persistent_low_mood_adds_the_support_resources_of_the_users_region() -> None:

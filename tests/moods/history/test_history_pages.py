@@ -150,8 +150,8 @@ def test_a_week_without_observations_says_so_instead_of_drawing_empty_charts(bro
             "The start date must not be after the end date.",
         ),
         ({"range": "custom", "start": "2024-01-01", "end": "2026-01-01"}, "A custom range covers at most 366 days."),
-        ({"range": "week", "end": "not-a-date"}, "Enter a date as YYYY-MM-DD."),
-        ({"range": "week", "end": "1999-12-31"}, "The range must end between 2000-01-01 and today."),
+        ({"range": "week", "end": "not-a-date"}, "Enter a whole date: day, month and year."),
+        ({"range": "week", "end": "1999-12-31"}, "The range must end between 1 January 2000 and today."),
     ],
 )
 def test_history_refuses_a_bad_range_with_a_clear_message(browser: Client, query: dict[str, str], message: str) -> None:
@@ -372,7 +372,7 @@ def test_an_export_of_some_days_is_named_for_them(browser: Client, user: User) -
         ({"start": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
         ({"end": "2026-03-10"}, "Give both the first and the last day, or neither to export everything."),
         ({"start": "2026-03-11", "end": "2026-03-10"}, "The first day must not be after the last day."),
-        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-13-01", "end": "2026-03-10"}, "Enter a whole date: day, month and year."),
         ({"start": "1999-01-01", "end": "1999-01-02"}, "Choose days between 2000 and 2100."),
     ],
 )
@@ -422,7 +422,7 @@ def test_deleting_a_range_asks_first_then_deletes_exactly_those_days(browser: Cl
             {"scope": "range", "start": "2026-03-10", "end": "2026-03-09"},
             "The first day must not be after the last day.",
         ),
-        ({"scope": "range", "start": "2026-13-45", "end": "2026-03-10"}, "Enter a date as YYYY-MM-DD."),
+        ({"scope": "range", "start": "2026-13-45", "end": "2026-03-10"}, "Enter a whole date: day, month and year."),
     ],
 )
 def test_deleting_refuses_an_unclear_request_and_deletes_nothing(
@@ -465,3 +465,13 @@ def test_earlier_and_later_links_step_by_the_range_and_stop_at_today(browser: Cl
     ).content.decode()
     assert "?range=custom&amp;start=2025-12-22&amp;end=2025-12-31" in custom
     assert "?range=custom&amp;start=2026-01-11&amp;end=2026-01-20" in custom
+
+
+def test_a_minute_read_against_the_baseline_says_so_without_calling_the_baseline_happy(
+    browser: Client, user: User
+) -> None:
+    window = event(user.pk, timezone.now() - timedelta(minutes=30), happy=0.7)
+    MoodEvent.objects.filter(pk=window.pk).update(baseline_applied=True)
+    page = browser.get(reverse("history"), {"range": "day"}).content.decode()
+    assert 'Happy <span class="muted">(compared with your resting face)</span>' in page
+    assert "(your baseline)" not in page

@@ -8,10 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Max, Min
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Device, User
 from moods.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
-from moods.models import Encouragement, MoodEvent
+from moods.models import Encouragement, MoodEvent, SelfReport
 from tests.factories import make_user
 from tests.moods.history.test_history import event
 
@@ -68,3 +71,56 @@ def test_the_command_says_what_it_made() -> None:
     call_command("seed_demo", "--days", "3", stdout=out)
     assert f"Demo account {DEMO_EMAIL} (password {DEMO_PASSWORD})" in out.getvalue()
     assert "mood records" in out.getvalue()
+
+
+# Sunday 6 December 2026, 08:30 in Berlin: the morning a newcomer opened the demo and found today empty.
+SUNDAY_MORNING = datetime(2026, 12, 6, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now", [SUNDAY_MORNING, NOW, datetime(2026, 12, 5, 23, 10, tzinfo=UTC)])
+def test_today_has_minutes_up_to_a_few_minutes_ago(now: datetime) -> None:
+    seed_demo(now=now)
+    user = User.objects.get(email=DEMO_EMAIL)
+    midnight = datetime.combine(now.astimezone(user.zone).date(), datetime.min.time(), tzinfo=user.zone)
+    today = MoodEvent.objects.filter(user=user, started_at__gte=midnight)
+    assert today.count() >= 3
+    last_end = today.aggregate(last=Max("ended_at"))["last"]
+    assert now - timedelta(minutes=5) <= last_end <= now
+
+
+def test_the_dashboard_and_day_of_a_sunday_morning_show_today(client: Client) -> None:
+    seed_demo(now=SUNDAY_MORNING)
+    client.force_login(User.objects.get(email=DEMO_EMAIL))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: SUNDAY_MORNING)
+        dashboard = client.get(reverse("dashboard")).content.decode()
+        day = client.get(reverse("history"), {"range": "day"}).content.decode()
+    assert "Sun 6 Dec, 08:2" in dashboard, "the latest mood is from this morning"
+    assert "No mood records or encouragements in this range." not in day
+    assert "session-minutes" in day
+
+
+def test_the_demo_has_self_reports_and_a_few_corrections_on_their_minutes() -> None:
+    seed_demo(now=SUNDAY_MORNING)
+    reports = SelfReport.objects.filter(user__email=DEMO_EMAIL)
+    corrections = reports.filter(event__isnull=False).select_related("event")
+    assert reports.filter(event__isnull=True).count() >= 5
+    assert 2 <= corrections.count() <= 8
+    for correction in corrections:
+        window = correction.event
+        assert window is not None
+        assert correction.felt_at == window.started_at
+        assert correction.created_at >= window.ended_at
+        assert correction.emotion != window.dominant
+    assert all(report.created_at <= SUNDAY_MORNING for report in reports)
+    seed_demo(now=SUNDAY_MORNING)
+    assert SelfReport.objects.filter(user__email=DEMO_EMAIL).count() == reports.count()
+
+
+def test_the_demo_device_was_last_seen_when_its_last_minute_ended() -> None:
+    seed_demo(now=SUNDAY_MORNING)
+    device = Device.objects.get(user__email=DEMO_EMAIL)
+    last_end = MoodEvent.objects.filter(device=device).aggregate(last=Max("ended_at"))["last"]
+    first_start = MoodEvent.objects.filter(device=device).aggregate(first=Min("started_at"))["first"]
+    assert device.last_seen_at == last_end
+    assert device.created_at <= first_start

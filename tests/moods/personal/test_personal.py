@@ -146,7 +146,12 @@ def test_export_includes_the_baseline_self_reports_and_window_flags() -> None:
     assert (mood["dominant"], mood["baseline_applied"], mood["uncertain"]) == ("sad", "False", "False")
     [correction] = [row for row in rows if row["kind"] == "correction"]
     assert (correction["dominant"], correction["message"]) == ("neutral", "fine")
-    assert correction["ended_at"] == "2026-05-04T12:00:00+02:00"
+    # At the window it corrects (issue 24), with when it was said beside it.
+    assert (correction["started_at"], correction["ended_at"]) == (
+        "2026-05-04T12:00:00+02:00",
+        "2026-05-04T12:01:00+02:00",
+    )
+    assert correction["said_at"] != ""
     [baseline] = [row for row in rows if row["kind"] == "baseline"]
     assert baseline["faces"] == "10"
     assert list(json.loads(baseline["message"])) == list(EMOTIONS)

@@ -219,7 +219,7 @@ def test_the_self_report_api_answers_in_the_users_time(
     user = make_user(email="api@example.com", time_zone=case.zone)
     _, token = pair_device(user=user)
     response = client.post(
-        reverse("api_self_report"),
+        reverse("api:self_report"),
         data=json.dumps({"emotion": "sad"}),
         content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},

@@ -4,6 +4,8 @@ baseline checkbox beside its label, and the Settings tab pills in one place on a
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from playwright.sync_api import FloatRect, Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -44,10 +46,14 @@ def test_blocks_have_room_and_the_settings_pills_stay_put(live_server: LiveServe
     page.goto(f"{live_server.url}/live/")
     assert gap(page.locator("#live-self-report .actions"), page.locator("label[for=live-note]")) >= ROOM
 
-    services.save_baseline(
-        user_id=User.objects.get(email=email).pk,
-        baseline=build_baseline([[0.02, 0.01, 0.02, 0.0, 0.5, 0.0, 0.45]] * 12),
-    )
+    # Off Playwright's thread: its event loop runs there, and saving a baseline tells the user's open
+    # streams through the channel layer (async_to_sync refuses a thread with a running loop).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(
+            services.save_baseline,
+            user_id=User.objects.get(email=email).pk,
+            baseline=build_baseline([[0.02, 0.01, 0.02, 0.0, 0.5, 0.0, 0.45]] * 12),
+        ).result()
     pills: dict[str, FloatRect] = {}
     page.goto(f"{live_server.url}/settings/")
     pills["settings"] = box(page.locator(".subnav a").first)

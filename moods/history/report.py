@@ -45,6 +45,19 @@ class CalendarDay:
         sad = round(self.mix.shares["sad"] * 100)
         return f"{self.day:%a %d %b}: sad {sad}%, mostly {self.mix.dominant}, {self.mix.minutes} min"
 
+    @property
+    def number(self) -> str:
+        """The date as the month's calendar writes it in the square: "7", or "1 Dec" where a month starts."""
+        return f"{self.day.day} {self.day:%b}" if self.day.day == 1 else str(self.day.day)
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    """One month of the year's calendar: its name and its weeks (Monday first; None: another month's day)."""
+
+    label: str
+    weeks: list[list[CalendarDay | None]]
+
 
 @dataclass(frozen=True)
 class HeatCell:
@@ -136,10 +149,22 @@ class Report:
             day += timedelta(days=7)
         return weeks
 
-    def calendar_rows(self) -> list[tuple[str, list[CalendarDay]]]:
-        """The calendar transposed: one row per weekday, one column per week."""
-        weeks = self.calendar_weeks()
-        return [(name, [week[index] for week in weeks]) for index, name in enumerate(WEEKDAYS)]
+    def calendar_months(self) -> list[CalendarMonth]:
+        """The span's months, each a small calendar (a year's "day by day"); days outside the span are placeholders."""
+        months: list[CalendarMonth] = []
+        first = self.span.first.replace(day=1)
+        while first <= self.span.last:
+            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            cells: list[CalendarDay | None] = [None] * first.weekday()
+            cells += [
+                CalendarDay(day=day, mix=self.days.get(day), in_span=self.span.first <= day <= self.span.last)
+                for day in (first + timedelta(days=offset) for offset in range((following - first).days))
+            ]
+            cells += [None] * (-len(cells) % 7)
+            weeks = [cells[index : index + 7] for index in range(0, len(cells), 7)]
+            months.append(CalendarMonth(label=f"{first:%B %Y}", weeks=weeks))
+            first = following
+        return months
 
     def heat_rows(self) -> list[tuple[str, list[HeatCell]]]:
         return [

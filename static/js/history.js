@@ -22,16 +22,15 @@
     const report = JSON.parse(source.textContent);
     const COLOURS = colours();
     const series = report.series;
+    // One palette: the same full colours as the share bars and the day's strip; sadness at the bottom.
     const datasets = report.emotions.map(function (emotion) {
-      const sad = emotion === "sad";
       return {
         label: emotion.charAt(0).toUpperCase() + emotion.slice(1),
         data: series.shares[emotion],
-        backgroundColor: sad ? COLOURS.sad : COLOURS[emotion] + "99",
-        borderColor: sad ? "#0b2a80" : COLOURS[emotion],
-        borderWidth: sad ? 2 : 0,
+        backgroundColor: COLOURS[emotion],
+        borderWidth: 0,
         stack: "shares",
-        order: sad ? 0 : 1,
+        order: emotion === "sad" ? 0 : 1,
       };
     });
     canvas.dataset.points = String(series.labels.length);

@@ -105,7 +105,10 @@ def test_a_correction_without_a_chosen_feeling_is_refused_with_the_reason(client
     response = client.post(reverse("correct_window", args=[mine.pk]), {"emotion": "", "note": "hm"})
 
     assert response.status_code == 400
-    assert "Choose what you felt" in response.content.decode()
+    page = response.content.decode()
+    assert "Choose what you felt" in page
+    # The form shown again asks again: nothing is chosen for the person there either.
+    assert '<option value="" selected>Choose…</option>' in page
     assert not SelfReport.objects.filter(user=user).exists()
 
 

@@ -173,3 +173,31 @@ def test_a_sessions_minutes_open_a_quarter_hour_at_a_time(demo: Page, width: int
     screenshot(demo, f"day-open-{width}")
     height = demo.evaluate("() => document.documentElement.scrollHeight")
     assert height < 12_000, f"the day at {width} px is {height} px tall"
+
+
+def test_a_quarter_hour_opens_in_place_with_script_and_by_its_link_without(
+    demo: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    day = f"/history/?range=day&end={last_weekday()}"
+    demo.goto(day)
+    demo.locator("li.session > details > summary").first.click()
+    demo.evaluate("() => { window.stillThisPage = true; }")
+    group = demo.locator("li.session > details").first.locator("li.minute-group").nth(1)
+    group.locator("a.group-toggle").click()
+    expect(group.locator("table.session-minutes")).to_be_visible()
+    assert demo.evaluate("() => window.stillThisPage === true"), "swapped in place, not reloaded"
+    expect(demo).to_have_url(re.compile(r"minutes=[0-9]+-[0-9]+#m-"))
+    expect(group.get_by_role("link", name="Hide these minutes")).to_be_focused()
+
+    # Without script the same link asks the server for the page with that quarter hour open.
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    context.add_cookies(demo.context.cookies())
+    plain = context.new_page()
+    plain.goto(day)
+    plain.locator("li.session > details > summary").first.click()
+    link = plain.locator("li.session > details").first.locator("a.group-toggle").nth(1)
+    key = link.get_attribute("data-group")
+    link.click()
+    expect(plain).to_have_url(re.compile(rf"minutes={key}#m-{key}$"))
+    expect(plain.locator(f"#m-{key} table.session-minutes")).to_be_visible()
+    context.close()

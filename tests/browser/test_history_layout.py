@@ -190,8 +190,9 @@ def test_a_quarter_hour_opens_in_place_with_script_and_by_its_link_without(
     expect(group.get_by_role("link", name="Hide these minutes")).to_be_focused()
 
     # Without script the same link asks the server for the page with that quarter hour open.
-    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
-    context.add_cookies(demo.context.cookies())
+    context = browser.new_context(
+        java_script_enabled=False, base_url=live_server.url, storage_state=demo.context.storage_state()
+    )
     plain = context.new_page()
     plain.goto(day)
     plain.locator("li.session > details > summary").first.click()

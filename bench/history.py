@@ -95,6 +95,7 @@ def main() -> int:
             rows = bulk_insert(events)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE moods_moodevent")
+            cursor.execute("ANALYZE moods_moodquarter")
         print(f"seeded {rows} mood events in {time.perf_counter() - started:.1f} s (user {user.pk})")
         client = Client()
         client.force_login(user)

@@ -60,16 +60,7 @@ def history(request: HttpRequest) -> HttpResponse:
     open_group = _open_group(request)
     timeline = sessions.sessions_page(page.rows, page.older, tz=user.zone, open_group=open_group)
     # A single day gets its picture: every stored window along the day's hours.
-    strip = None
-    if span.days == 1:
-        # The first page of a day's timeline often holds all of its windows already: no second read.
-        whole_day = page.older is None and _until(request) is None
-        windows = (
-            [row for row in page.rows if isinstance(row, MoodEvent)]
-            if whole_day
-            else selectors.windows_between(user_id=user.pk, start=span.start, end=span.end)
-        )
-        strip = sessions.day_strip(windows, day_start=span.start, day_end=span.end, tz=user.zone)
+    strip = _day_strip(user, span, page, whole=_until(request) is None) if span.days == 1 else None
     today = local_today(user)
     later_first = span.last + timedelta(days=1)
     shifted = {
@@ -100,6 +91,16 @@ def history(request: HttpRequest) -> HttpResponse:
         self_reports=personal_selectors.self_reports(user_id=user.pk, start=span.start, end=span.end),
     )
     return render(request, "moods/history.html", context)
+
+
+def _day_strip(user: User, span: Span, page: selectors.TimelinePage, *, whole: bool) -> list[sessions.Slice]:
+    """The day's strip; from the timeline's first page when it holds every window of the day (no second read)."""
+    windows = (
+        [row for row in page.rows if isinstance(row, MoodEvent)]
+        if whole and page.older is None
+        else selectors.windows_between(user_id=user.pk, start=span.start, end=span.end)
+    )
+    return sessions.day_strip(windows, day_start=span.start, day_end=span.end, tz=user.zone)
 
 
 def _without(request: HttpRequest, *names: str) -> str:

@@ -533,3 +533,20 @@ def test_a_month_is_a_calendar_with_dates_and_a_year_names_its_months(browser: C
         "February 2026",
         "March 2026",
     ]
+
+
+def test_the_days_strip_draws_every_window_when_the_sessions_take_pages(
+    browser: Client, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_views, "TIMELINE_PER_PAGE", 30)
+    for hour in (8, 12):  # 09:00-09:40 and 13:00-13:40 in Berlin: 80 windows, 30 a page
+        for minute in range(40):
+            event(user.pk, datetime(2026, 2, 2, hour, minute, tzinfo=UTC), sad=0.2)
+
+    page = browser.get(reverse("history"), {"range": "day", "end": "2026-02-02"}).content.decode()
+
+    assert "Older →" in page
+    described = re.search(r'<desc id="day-strip-desc">([^<]*)</desc>', page)
+    assert described is not None
+    assert described.group(1).startswith("09:00\N{EN DASH}09:10: ")
+    assert described.group(1).count(";") == 7, "eight ten-minute slices: the morning's too, beyond the first page"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from inference.emotions import EMOTIONS
 from moods.history import aggregates as history
@@ -51,12 +55,41 @@ class CalendarDay:
         return f"{self.day.day} {self.day:%b}" if self.day.day == 1 else str(self.day.day)
 
 
+def calendar_body(weeks: Sequence[Sequence[CalendarDay | None]], *, numbered: bool) -> SafeString:
+    """A calendar's rows: a cell per day, shaded, named in words (hover and screen readers), with its
+    date when ``numbered``; None is an empty cell (another month's day).
+
+    Built here rather than in template loops: a year is over 500 cells, and the template engine's
+    cost per variable made them a third of the year page's rendering.
+    """
+    rows = []
+    for week in weeks:
+        cells = []
+        for day in week:
+            if day is None:
+                cells.append("<td></td>")
+            elif not day.in_span:
+                cells.append(f'<td class="{day.css}"></td>')
+            else:
+                label = escape(day.label)
+                number = f'<span aria-hidden="true">{escape(day.number)}</span>' if numbered else ""
+                cells.append(
+                    f'<td class="{day.css}" title="{label}">{number}<span class="visually-hidden">{label}</span></td>'
+                )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return mark_safe("\n".join(rows))  # noqa: S308 - our class names and escaped words only
+
+
 @dataclass(frozen=True)
 class CalendarMonth:
     """One month of the year's calendar: its name and its weeks (Monday first; None: another month's day)."""
 
     label: str
     weeks: list[list[CalendarDay | None]]
+
+    @property
+    def body(self) -> SafeString:
+        return calendar_body(self.weeks, numbered=False)
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,10 @@ class Report:
             )
             day += timedelta(days=7)
         return weeks
+
+    def calendar_body(self) -> SafeString:
+        """The range's weeks as a numbered calendar's rows (28 to 92 days)."""
+        return calendar_body(self.calendar_weeks(), numbered=True)
 
     def calendar_months(self) -> list[CalendarMonth]:
         """The span's months, each a small calendar (a year's "day by day"); days outside the span are placeholders."""

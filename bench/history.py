@@ -32,15 +32,15 @@ TARGET_MS = 150.0  # every history page, median
 TARGET_KB = 200.0  # every history page's HTML
 
 
-def _urls(client: Any, end: str) -> list[tuple[str, str, str]]:
+def _urls(client: Any, end: str, ranges: list[str]) -> list[tuple[str, str, str]]:
     """(range, endpoint, url) to measure: each range's page and JSON, and the day with a quarter hour open."""
     urls = []
-    for kind in RANGES:
+    for kind in ranges:
         for endpoint in ("/history/", "/history/data.json"):
             urls.append((kind, endpoint, f"{endpoint}?range={kind}&end={end}"))
     day = client.get(f"/history/?range=day&end={end}").content.decode()
     group = re.search(r"minutes=([0-9]+-[0-9]+)", day)
-    if group is not None:
+    if group is not None and "day" in ranges:
         urls.insert(2, ("day+minutes", "/history/", f"/history/?range=day&end={end}&minutes={group.group(1)}"))
     return urls
 
@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--time-zone", default="Europe/Berlin")
     parser.add_argument("--keep", action="store_true", help="keep the seeded user (reuse it with --reuse)")
     parser.add_argument("--reuse", action="store_true", help="measure the user a --keep run left, without seeding")
+    parser.add_argument("--ranges", nargs="+", choices=RANGES, default=list(RANGES), help="the ranges to measure")
     arguments = parser.parse_args()
     if not os.environ.get("SMILE_DATABASE_URL", "").startswith("postgres"):
         print("Set SMILE_DATABASE_URL to a Postgres database (postgres://...).", file=sys.stderr)
@@ -102,7 +103,7 @@ def main() -> int:
         end = (today - timedelta(days=1)).isoformat()
         print(f"{'range':<12} {'endpoint':<10} {'median ms':>10} {'p95 ms':>8} {'KB':>8}")
         worst_ms = worst_kb = 0.0
-        for kind, endpoint, url in _urls(client, end):
+        for kind, endpoint, url in _urls(client, end, arguments.ranges):
             client.get(url)  # warm-up: template and query-plan caches
             times = []
             size = 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from inference.emotions import EMOTIONS
 from moods.history import aggregates as history
@@ -44,6 +48,48 @@ class CalendarDay:
             return f"{self.day:%a %d %b}: no data"
         sad = round(self.mix.shares["sad"] * 100)
         return f"{self.day:%a %d %b}: sad {sad}%, mostly {self.mix.dominant}, {self.mix.minutes} min"
+
+    @property
+    def number(self) -> str:
+        """The date as the month's calendar writes it in the square: "7", or "1 Dec" where a month starts."""
+        return f"{self.day.day} {self.day:%b}" if self.day.day == 1 else str(self.day.day)
+
+
+def calendar_body(weeks: Sequence[Sequence[CalendarDay | None]], *, numbered: bool) -> SafeString:
+    """A calendar's rows: a cell per day, shaded, named in words (hover and screen readers), with its
+    date when ``numbered``; None is an empty cell (another month's day).
+
+    Built here rather than in template loops: a year is over 500 cells, and the template engine's
+    cost per variable made them a third of the year page's rendering.
+    """
+    rows = []
+    for week in weeks:
+        cells = []
+        for day in week:
+            if day is None:
+                cells.append("<td></td>")
+            elif not day.in_span:
+                cells.append(f'<td class="{day.css}"></td>')
+            else:
+                label = escape(day.label)
+                number = f'<span aria-hidden="true">{escape(day.number)}</span>' if numbered else ""
+                cells.append(
+                    f'<td class="{day.css}" title="{label}">{number}<span class="visually-hidden">{label}</span></td>'
+                )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return mark_safe("\n".join(rows))  # noqa: S308 - our class names and escaped words only
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    """One month of the year's calendar: its name and its weeks (Monday first; None: another month's day)."""
+
+    label: str
+    weeks: list[list[CalendarDay | None]]
+
+    @property
+    def body(self) -> SafeString:
+        return calendar_body(self.weeks, numbered=False)
 
 
 @dataclass(frozen=True)
@@ -136,10 +182,26 @@ class Report:
             day += timedelta(days=7)
         return weeks
 
-    def calendar_rows(self) -> list[tuple[str, list[CalendarDay]]]:
-        """The calendar transposed: one row per weekday, one column per week."""
-        weeks = self.calendar_weeks()
-        return [(name, [week[index] for week in weeks]) for index, name in enumerate(WEEKDAYS)]
+    def calendar_body(self) -> SafeString:
+        """The range's weeks as a numbered calendar's rows (28 to 92 days)."""
+        return calendar_body(self.calendar_weeks(), numbered=True)
+
+    def calendar_months(self) -> list[CalendarMonth]:
+        """The span's months, each a small calendar (a year's "day by day"); days outside the span are placeholders."""
+        months: list[CalendarMonth] = []
+        first = self.span.first.replace(day=1)
+        while first <= self.span.last:
+            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            cells: list[CalendarDay | None] = [None] * first.weekday()
+            cells += [
+                CalendarDay(day=day, mix=self.days.get(day), in_span=self.span.first <= day <= self.span.last)
+                for day in (first + timedelta(days=offset) for offset in range((following - first).days))
+            ]
+            cells += [None] * (-len(cells) % 7)
+            weeks = [cells[index : index + 7] for index in range(0, len(cells), 7)]
+            months.append(CalendarMonth(label=f"{first:%B %Y}", weeks=weeks))
+            first = following
+        return months
 
     def heat_rows(self) -> list[tuple[str, list[HeatCell]]]:
         return [

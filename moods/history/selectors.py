@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Max
 
+from inference.emotions import EMOTIONS
 from moods.models import Encouragement, MoodEvent
 
 # How far before ``since`` a window may start and still reach into the period: it lets the
@@ -52,10 +53,13 @@ def streaming_device_ids(
 
 
 def windows_between(*, user_id: int, start: datetime, end: datetime) -> list[MoodEvent]:
-    """The windows that start in [start, end), oldest first, without their devices (the day's strip)."""
+    """The windows that start in [start, end), oldest first, without their devices (the day's strip).
+
+    Every field the strip reads is loaded here: a deferred one costs a query per window.
+    """
     return list(
         MoodEvent.objects.filter(user_id=user_id, started_at__gte=start, started_at__lt=end)
-        .only("started_at", "ended_at", "faces", "dominant")
+        .only("started_at", "ended_at", "seconds", "faces", *EMOTIONS)
         .order_by("started_at", "id")
     )
 

@@ -13,8 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from inference.emotions import EMOTIONS
+from moods.history.rollup import quarter_of
 from moods.models import Encouragement, MoodEvent
 
 # A pause longer than this (a meeting, lunch) starts a new session.
@@ -46,23 +51,32 @@ class Session:
     def minutes(self) -> int:
         return round(sum(_seconds(window) for window in self.windows) / 60)
 
-    @property
+    @cached_property
     def shares(self) -> dict[str, float]:
-        """Each expression's share over the windows that saw a face, weighted by their length."""
-        seen = [window for window in self.windows if window.faces > 0]
-        total = sum(_seconds(window) for window in seen)
-        if not total:
-            return dict.fromkeys(EMOTIONS, 0.0)
-        return {
-            emotion: sum(getattr(window, emotion) * _seconds(window) for window in seen) / total for emotion in EMOTIONS
-        }
+        """Each expression's share over the windows that saw a face, weighted by their length (read once
+        the session is complete: ``group_sessions`` has added every window)."""
+        return _shares(self.windows)
 
     @property
     def dominant(self) -> str | None:
-        shares = self.shares
-        if not any(shares.values()):
-            return None
-        return max(EMOTIONS, key=lambda emotion: shares[emotion])
+        return _dominant(self.shares)
+
+    def groups(self, tz: tzinfo) -> list[MinuteGroup]:
+        """The session's minutes by clock quarter hour (09:00, 09:15...), oldest first, told in ``tz``.
+
+        A long session is read group by group: a two-hour one is eight lines, not 120 rows.
+        Every time zone's offset is whole quarter hours, so UTC quarters are local ones too.
+        """
+        groups: list[MinuteGroup] = []
+        for window in self.windows:
+            quarter = quarter_of(window.started_at)
+            if groups and groups[-1].quarter == quarter:
+                groups[-1].windows.append(window)
+            else:
+                groups.append(MinuteGroup(quarter=quarter, device_id=window.device_id, windows=[window]))
+        for group in groups:
+            group.label = group.summary(tz)
+        return groups
 
     def story(self, tz: tzinfo) -> str:
         """``09:02-10:47, Chrome on laptop, mostly neutral, 12% sad`` in the person's time zone."""
@@ -79,6 +93,71 @@ class Session:
 
 def _seconds(window: MoodEvent) -> float:
     return window.seconds or (window.ended_at - window.started_at).total_seconds()
+
+
+def _shares(windows: Sequence[MoodEvent]) -> dict[str, float]:
+    """Each expression's share over the windows that saw a face, weighted by their length."""
+    total = 0.0
+    sums = dict.fromkeys(EMOTIONS, 0.0)
+    for window in windows:
+        if window.faces > 0:
+            seconds = _seconds(window)
+            total += seconds
+            for emotion in EMOTIONS:
+                sums[emotion] += getattr(window, emotion) * seconds
+    if not total:
+        return dict.fromkeys(EMOTIONS, 0.0)
+    return {emotion: value / total for emotion, value in sums.items()}
+
+
+def _dominant(shares: dict[str, float]) -> str | None:
+    if not any(shares.values()):
+        return None
+    return max(EMOTIONS, key=lambda emotion: shares[emotion])
+
+
+@dataclass
+class MinuteGroup:
+    """A session's windows that start in one clock quarter hour: a line that opens to its minutes."""
+
+    quarter: datetime
+    device_id: int | None
+    windows: list[MoodEvent]
+    label: str = ""  # ``summary`` in the person's time zone
+
+    @property
+    def key(self) -> str:
+        """Names the group in the page's address (``?minutes=``): its quarter (Unix seconds) and source."""
+        return f"{int(self.quarter.timestamp())}-{self.device_id or 0}"
+
+    @property
+    def start(self) -> datetime:
+        return self.windows[0].started_at
+
+    @property
+    def end(self) -> datetime:
+        return self.windows[-1].ended_at
+
+    @cached_property
+    def shares(self) -> dict[str, float]:
+        return _shares(self.windows)
+
+    @property
+    def dominant(self) -> str | None:
+        return _dominant(self.shares)
+
+    def summary(self, tz: tzinfo) -> str:
+        """``09:15-09:30, 15 minutes, mostly neutral, 12% sad`` in the person's time zone."""
+        start, end = self.start.astimezone(tz), self.end.astimezone(tz)
+        count = len(self.windows)
+        head = f"{start:%H:%M}\N{EN DASH}{end:%H:%M}, {count} minute{'s' if count != 1 else ''}"
+        dominant = self.dominant
+        if dominant is None:
+            return f"{head}, no face seen"
+        sad = round(self.shares["sad"] * 100)
+        if dominant == "sad":
+            return f"{head}, mostly sad ({sad}%)"
+        return f"{head}, mostly {dominant}, {sad}% sad"
 
 
 def group_sessions(windows: Iterable[MoodEvent], nudges: Iterable[Encouragement] = ()) -> list[Session]:
@@ -169,6 +248,22 @@ def day_strip(windows: Iterable[MoodEvent], *, day_start: datetime, day_end: dat
     return slices
 
 
+def strip_marks(strip: Sequence[Slice]) -> SafeString:
+    """The strip's SVG marks: a titled group of stacked rects per slice.
+
+    Built here rather than in the template: a day has up to 144 slices of up to 7 rects, and the
+    template engine's per-variable cost made them most of the day page's time.
+    """
+    parts = []
+    for piece in strip:
+        rects = "".join(
+            f'<rect class="px-{emotion}" x="{piece.offset}" y="{y}" width="{piece.length}" height="{height}"></rect>'
+            for emotion, y, height in piece.segments
+        )
+        parts.append(f"<g><title>{escape(piece.label)}</title>{rects}</g>")
+    return mark_safe("".join(parts))  # noqa: S308 - numbers, emotion names and escaped labels only
+
+
 @dataclass(frozen=True)
 class StripFrame:
     """The hours the strip shows: from ``start`` minutes, ``width`` minutes, with hour labels evenly spaced."""
@@ -211,6 +306,9 @@ class TimelineItem:
     session: Session | None = None
     story: str = ""
     nudge: Encouragement | None = None
+    groups: tuple[MinuteGroup, ...] = ()
+    # One of ``groups`` is the one the page shows open (``?minutes=``): the session shows open too.
+    opened: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,8 +320,13 @@ class SessionsPage:
     cut_short: bool = False
 
 
-def sessions_page(rows: Sequence[MoodEvent | Encouragement], older: datetime | None, *, tz: tzinfo) -> SessionsPage:
+def sessions_page(
+    rows: Sequence[MoodEvent | Encouragement], older: datetime | None, *, tz: tzinfo, open_group: str | None = None
+) -> SessionsPage:
     """A timeline page's rows (newest first, as ``selectors.timeline`` reads them) as sessions.
+
+    Each session's minutes come in quarter-hour groups (``Session.groups``); ``open_group`` names
+    the one group shown open, whose session then shows open.
 
     A page ends inside a session when the windows of the range go on: that session moves whole
     to the next page (the cursor becomes its newest moment, which ``until`` includes), unless it
@@ -250,7 +353,18 @@ def sessions_page(rows: Sequence[MoodEvent | Encouragement], older: datetime | N
             older = cursor
         elif carried:
             cut_short = True
-    items = [TimelineItem(moment=session.end, session=session, story=session.story(tz)) for session in sessions]
+    items = []
+    for session in sessions:
+        groups = tuple(session.groups(tz))
+        items.append(
+            TimelineItem(
+                moment=session.end,
+                session=session,
+                story=session.story(tz),
+                groups=groups,
+                opened=any(group.key == open_group for group in groups),
+            )
+        )
     items += [
         TimelineItem(moment=nudge.sent_at, nudge=nudge)
         for nudge in loose_nudges(sessions, nudges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,17 @@ from moods.history.aggregates import Span
 from moods.history.forms import HistoryRangeForm, parse_moment
 from moods.history.report import build_report
 from moods.http import local_today, signed_in_user
+from moods.models import MoodEvent
 from moods.personal import selectors as personal_selectors
 
 # Mood windows (about a minute each) read for one page of sessions; a day has up to 1440.
 TIMELINE_PER_PAGE = 600
+# The calendars' column heads: the day's name (for screen readers and hover) and its initial.
+WEEKDAY_INITIALS = tuple(
+    (name, name[0]) for name in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+)
+# ``?minutes=`` names one quarter hour of a session to open: "<Unix seconds>-<device id, 0: live>".
+OPEN_GROUP = re.compile(r"[0-9]{1,12}-[0-9]{1,12}")
 
 
 def _range(request: HttpRequest, user: User) -> tuple[HistoryRangeForm, Span | None]:
@@ -36,7 +44,12 @@ def _range(request: HttpRequest, user: User) -> tuple[HistoryRangeForm, Span | N
 def history(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form, span = _range(request, user)
-    context: dict[str, Any] = {"form": form, "emotions": EMOTIONS, "card": model_card.summary()}
+    context: dict[str, Any] = {
+        "form": form,
+        "emotions": EMOTIONS,
+        "card": model_card.summary(),
+        "weekday_initials": WEEKDAY_INITIALS,
+    }
     if span is None:
         return render(request, "moods/history.html", context, status=400)
     kind = form.cleaned_data["range"]
@@ -44,18 +57,10 @@ def history(request: HttpRequest) -> HttpResponse:
     page = selectors.timeline(
         user_id=user.pk, start=span.start, end=span.end, until=_until(request), limit=TIMELINE_PER_PAGE
     )
-    timeline = sessions.sessions_page(page.rows, page.older, tz=user.zone)
+    open_group = _open_group(request)
+    timeline = sessions.sessions_page(page.rows, page.older, tz=user.zone, open_group=open_group)
     # A single day gets its picture: every stored window along the day's hours.
-    strip = (
-        sessions.day_strip(
-            selectors.windows_between(user_id=user.pk, start=span.start, end=span.end),
-            day_start=span.start,
-            day_end=span.end,
-            tz=user.zone,
-        )
-        if span.days == 1
-        else None
-    )
+    strip = _day_strip(user, span, page, whole=_until(request) is None) if span.days == 1 else None
     today = local_today(user)
     later_first = span.last + timedelta(days=1)
     shifted = {
@@ -67,25 +72,48 @@ def history(request: HttpRequest) -> HttpResponse:
     }
     context.update(
         report=report,
-        report_json=report.as_json(),
+        # The chart's script reads only the series: the calendar and the weekday x hour map
+        # are in the page already (the whole report is at ``history_data``).
+        chart_json={"emotions": list(EMOTIONS), "series": report.series()},
         span=span,
         kind=kind,
         timeline=timeline,
         strip=strip,
+        strip_desc="; ".join(piece.label for piece in strip or []),
+        strip_marks=sessions.strip_marks(strip or []),
         frame=sessions.strip_frame(strip or [], day_minutes=round((span.end - span.start).total_seconds() / 60)),
         timeline_is_first=_until(request) is None,
+        open_group=open_group,
         shifted=shifted,
-        query_without_page=_without_page(request),
+        query_without_page=_without(request, "until", "minutes"),
+        query_without_group=_without(request, "minutes"),
         agreement=personal_selectors.agreement(user_id=user.pk, start=span.start, end=span.end),
         self_reports=personal_selectors.self_reports(user_id=user.pk, start=span.start, end=span.end),
     )
     return render(request, "moods/history.html", context)
 
 
-def _without_page(request: HttpRequest) -> str:
+def _day_strip(user: User, span: Span, page: selectors.TimelinePage, *, whole: bool) -> list[sessions.Slice]:
+    """The day's strip; from the timeline's first page when it holds every window of the day (no second read)."""
+    windows = (
+        [row for row in page.rows if isinstance(row, MoodEvent)]
+        if whole and page.older is None
+        else selectors.windows_between(user_id=user.pk, start=span.start, end=span.end)
+    )
+    return sessions.day_strip(windows, day_start=span.start, day_end=span.end, tz=user.zone)
+
+
+def _without(request: HttpRequest, *names: str) -> str:
     query = request.GET.copy()
-    query.pop("until", None)
+    for name in names:
+        query.pop(name, None)
     return query.urlencode()
+
+
+def _open_group(request: HttpRequest) -> str | None:
+    """The session minutes group to show open (``minutes``, a ``MinuteGroup.key``); None for a malformed one."""
+    raw = request.GET.get("minutes", "")
+    return raw if OPEN_GROUP.fullmatch(raw) else None
 
 
 def _until(request: HttpRequest) -> datetime | None:

@@ -9,8 +9,12 @@ from moods.models import SELF_REPORT_NOTE_MAX, Emotion
 
 class SelfReportForm(forms.Form):
     emotion = forms.ChoiceField(
-        choices=Emotion.choices,
-        error_messages={"invalid_choice": "Choose one of: angry, disgust, fear, happy, sad, surprise, neutral."},
+        choices=[("", "Choose…"), *Emotion.choices],
+        # The forms offer an empty first choice so that nobody "feels angry" by default: say so plainly.
+        error_messages={
+            "required": "Choose what you felt: angry, disgust, fear, happy, sad, surprise or neutral.",
+            "invalid_choice": "Choose one of: angry, disgust, fear, happy, sad, surprise, neutral.",
+        },
     )
     note = forms.CharField(
         required=False,

@@ -1,5 +1,6 @@
 // The history chart: a stacked bar chart of expression shares per hour/day/week (Chart.js,
 // vendored). Data comes from the page itself (json_script), so no inline script is needed (CSP).
+// And the sessions' quarter hours open in place (below).
 "use strict";
 
 (function () {
@@ -22,16 +23,15 @@
     const report = JSON.parse(source.textContent);
     const COLOURS = colours();
     const series = report.series;
+    // One palette: the same full colours as the share bars and the day's strip; sadness at the bottom.
     const datasets = report.emotions.map(function (emotion) {
-      const sad = emotion === "sad";
       return {
         label: emotion.charAt(0).toUpperCase() + emotion.slice(1),
         data: series.shares[emotion],
-        backgroundColor: sad ? COLOURS.sad : COLOURS[emotion] + "99",
-        borderColor: sad ? "#0b2a80" : COLOURS[emotion],
-        borderWidth: sad ? 2 : 0,
+        backgroundColor: COLOURS[emotion],
+        borderWidth: 0,
         stack: "shares",
-        order: sad ? 0 : 1,
+        order: emotion === "sad" ? 0 : 1,
       };
     });
     canvas.dataset.points = String(series.labels.length);
@@ -65,9 +65,53 @@
     canvas.dataset.rendered = chart ? "true" : "false";
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
-  } else {
+  // A session's quarter hours are links (?minutes=<key>#m-<key>) that the server answers with that
+  // quarter hour open, so they work without script. With script, the page is fetched in the
+  // background and only the quarter hours that change are swapped: no reload, no jump.
+  async function toggleGroup(event) {
+    const link = event.target.closest("a.group-toggle");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    event.preventDefault();
+    let fresh;
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    } catch (error) {
+      window.location.assign(link.href); // the plain link still works
+      return;
+    }
+    const key = link.dataset.group;
+    const changed = new Set([key]);
+    for (const open of document.querySelectorAll(".minute-group .session-minutes")) {
+      changed.add(open.closest(".minute-group").id.slice(2));
+    }
+    for (const name of changed) {
+      const mine = document.getElementById("m-" + name);
+      const theirs = fresh.getElementById("m-" + name);
+      if (mine && theirs) {
+        mine.replaceWith(document.importNode(theirs, true));
+      }
+    }
+    window.history.replaceState(null, "", link.href);
+    const toggle = document.querySelector("#m-" + CSS.escape(key) + " a.group-toggle");
+    if (toggle) {
+      toggle.focus();
+    }
+  }
+
+  function start() {
     draw();
+    document.addEventListener("click", toggleGroup);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

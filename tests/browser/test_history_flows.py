@@ -151,10 +151,13 @@ def test_the_demo_history_draws_its_charts_offers_tables_and_switches_ranges(pag
     expect(chart).to_have_count(0)
     page.goto(f"/history/?range=day&end={last_weekday()}")  # the demo sits at the camera every weekday
     assert page.locator("svg.day-strip rect.px-neutral").count() > 0
-    # The session's own details (its minutes hold a "That's not right" details each).
+    # The session's own details open to its quarter hours; a quarter hour to its minutes (each with
+    # a "That's not right" details of its own).
     session = page.locator("li.session > details").first
     session.locator("> summary").click()
-    assert session.locator("table.session-minutes tbody tr").count() > 10
+    session.locator("li.minute-group a.group-toggle").nth(1).click()
+    expect(session.locator("table.session-minutes tbody tr").first).to_be_visible()
+    assert 10 < session.locator("table.session-minutes tbody tr").count() <= 15
 
     page.get_by_text("Choose dates").click()
     page.get_by_label("From").fill("2026-03-01")

@@ -475,3 +475,105 @@ def test_a_minute_read_against_the_baseline_says_so_without_calling_the_baseline
     page = browser.get(reverse("history"), {"range": "day"}).content.decode()
     assert 'Happy <span class="muted">(compared with your resting face)</span>' in page
     assert "(your baseline)" not in page
+
+
+def two_hours(user: User) -> str:
+    """A two-hour session on 2 Feb 2026 (09:00-11:00 in Berlin); the day's range as a query string."""
+    start = datetime(2026, 2, 2, 8, tzinfo=UTC)
+    for minute in range(120):
+        event(user.pk, start + timedelta(minutes=minute), sad=0.3 if minute < 15 else 0.1)
+    return "range=day&end=2026-02-02"
+
+
+def test_a_long_session_opens_to_its_quarter_hours_not_to_every_minute(browser: Client, user: User) -> None:
+    page = browser.get(reverse("history") + "?" + two_hours(user)).content.decode()
+
+    links = re.findall(r'<a class="group-toggle" href="\?([^"#]*)#m-[0-9-]+"[^>]*>.*?</a>', page, re.DOTALL)
+    assert len(links) == 8, "eight quarter hours, each a line"
+    assert "session-minutes" not in page, "no minute is listed until its quarter hour is opened"
+    assert "09:00\N{EN DASH}09:15, 15 minutes, mostly neutral, 30% sad" in page
+
+
+def test_a_quarter_hour_opens_alone_with_its_minutes_and_a_way_back(browser: Client, user: User) -> None:
+    query = two_hours(user)
+    page = browser.get(reverse("history") + "?" + query).content.decode()
+    second = re.findall(r'href="\?([^"#]*minutes=([0-9-]+))#m-', page)[1]
+
+    opened = browser.get(reverse("history") + "?" + second[0].replace("&amp;", "&")).content.decode()
+
+    minutes = re.search(r'<table class="data-table table-stack session-minutes">.*?</table>', opened, re.DOTALL)
+    assert minutes is not None
+    assert minutes.group(0).count('<tr><th scope="row">') == 15
+    assert opened.count("session-minutes") == 1, "one quarter hour at a time"
+    assert '<li class="session">\n        <details open>' in opened
+    assert (
+        f'href="?{query.replace("&", "&amp;")}#m-{second[1]}" data-group="{second[1]}">Hide these minutes</a>' in opened
+    )
+    # A correction comes back to the same quarter hour.
+    back = f"/history/?{query}&minutes={second[1]}#m-{second[1]}".replace("&", "&amp;")
+    assert f'name="next" value="{back}"' in opened
+
+
+@pytest.mark.parametrize("value", ["1-2-3", "abc", "9" * 30, ""])
+def test_a_malformed_open_quarter_hour_is_ignored(browser: Client, user: User, value: str) -> None:
+    response = browser.get(reverse("history") + "?" + two_hours(user) + "&minutes=" + value)
+    assert response.status_code == 200
+    assert "session-minutes" not in response.content.decode()
+
+
+def test_a_full_day_of_minutes_is_a_light_page(browser: Client, user: User) -> None:
+    start = datetime(2026, 2, 2, 7, tzinfo=UTC)
+    for minute in range(8 * 60):  # eight hours at the camera
+        event(user.pk, start + timedelta(minutes=minute), sad=0.2)
+
+    page = browser.get(reverse("history"), {"range": "day", "end": "2026-02-02"}).content
+
+    # Every minute listed made it about 640 KB; its quarter hours make it a tenth of that.
+    assert len(page) < 100_000
+
+
+def test_the_chart_reads_only_its_series_from_the_page(browser: Client, user: User) -> None:
+    recent(user)
+    page = browser.get(reverse("history"), {"range": "month"}).content.decode()
+
+    found = re.search(r'<script id="history-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    embedded = json.loads(found.group(1))
+
+    assert set(embedded) == {"emotions", "series"}
+    assert len(embedded["series"]["labels"]) == 30
+
+
+def test_a_month_is_a_calendar_with_dates_and_a_year_names_its_months(browser: Client, user: User) -> None:
+    event(user.pk, datetime(2026, 3, 2, 9, tzinfo=UTC), sad=0.3)
+    month = browser.get(reverse("history"), {"range": "month", "end": "2026-03-15"}).content.decode()
+    year = browser.get(reverse("history"), {"range": "year", "end": "2026-03-15"}).content.decode()
+
+    assert '<table class="pixels calendar">' in month
+    assert '<span aria-hidden="true">1 Mar</span>' in month
+    assert '<span aria-hidden="true">15</span>' in month
+    assert re.findall(r"<caption>([^<]+)</caption>", year) == [
+        "March 2025",
+        *(f"{name} 2025" for name in ("April", "May", "June", "July", "August", "September", "October")),
+        *(f"{name} 2025" for name in ("November", "December")),
+        "January 2026",
+        "February 2026",
+        "March 2026",
+    ]
+
+
+def test_the_days_strip_draws_every_window_when_the_sessions_take_pages(
+    browser: Client, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_views, "TIMELINE_PER_PAGE", 30)
+    for hour in (8, 12):  # 09:00-09:40 and 13:00-13:40 in Berlin: 80 windows, 30 a page
+        for minute in range(40):
+            event(user.pk, datetime(2026, 2, 2, hour, minute, tzinfo=UTC), sad=0.2)
+
+    page = browser.get(reverse("history"), {"range": "day", "end": "2026-02-02"}).content.decode()
+
+    assert "Older →" in page
+    described = re.search(r'<desc id="day-strip-desc">([^<]*)</desc>', page)
+    assert described is not None
+    assert described.group(1).startswith("09:00\N{EN DASH}09:10: ")
+    assert described.group(1).count(";") == 7, "eight ten-minute slices: the morning's too, beyond the first page"

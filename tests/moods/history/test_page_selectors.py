@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from moods import services
 from moods.encouragement import selectors as encouragement_selectors
 from moods.history import selectors
 from moods.history.report import sad_level
+from moods.history.sessions import day_strip
 from moods.models import CaptureSettings, Encouragement, EncouragementSettings
 from moods.stream import messages
 from moods.stream.selectors import capture_settings
@@ -110,3 +113,20 @@ def test_save_settings_saves_all_three_or_none() -> None:
 @pytest.mark.parametrize(("share", "level"), [(None, 0), (0.0, 1), (0.1, 2), (0.2, 3), (0.34, 3), (0.35, 4), (1.0, 4)])
 def test_sadness_shades(share: float | None, level: int) -> None:
     assert sad_level(share) == level
+
+
+def test_the_days_windows_carry_everything_the_strip_reads_in_one_query(
+    django_assert_num_queries: Callable[..., AbstractContextManager[object]],
+) -> None:
+    user = make_user()
+    for minute in range(30):
+        event(user.pk, NOW + timedelta(minutes=minute), sad=0.3)
+    start, end = NOW - timedelta(hours=12), NOW + timedelta(hours=12)
+
+    # Before: four fields deferred, so the strip read each window's scores one query at a time.
+    with django_assert_num_queries(1):
+        strip = day_strip(
+            selectors.windows_between(user_id=user.pk, start=start, end=end), day_start=start, day_end=end, tz=UTC
+        )
+
+    assert sum(piece.length for piece in strip) == 30

@@ -192,3 +192,49 @@ def test_a_page_ending_inside_two_devices_sessions_carries_both_and_repeats_no_r
     assert [item.session.minutes for item in page.items if item.session] == [10]
     assert page.older == max(row.started_at for row in both)
     assert all(row.started_at > page.older for item in page.items if item.session for row in item.session.windows)
+
+
+def test_a_long_session_reads_by_clock_quarter_hour_each_with_its_summary() -> None:
+    # 09:07-11:07: a two-hour session is nine lines, not 120 rows.
+    windows = [window(minute, sad=0.4 if minute < 15 else 0.1, happy=0.1) for minute in range(7, 127)]
+
+    [session] = group_sessions(windows)
+    groups = session.groups(BERLIN)
+
+    assert [len(group.windows) for group in groups] == [8, 15, 15, 15, 15, 15, 15, 15, 7]
+    assert [group.start.astimezone(BERLIN).strftime("%H:%M") for group in groups[:3]] == ["09:07", "09:15", "09:30"]
+    assert groups[0].label == "09:07\N{EN DASH}09:15, 8 minutes, mostly neutral, 40% sad"
+    assert groups[-1].label == "11:00\N{EN DASH}11:07, 7 minutes, mostly neutral, 10% sad"
+    assert [window for group in groups for window in group.windows] == session.windows
+    # The key names the quarter (Unix seconds) and the source: two devices never share one.
+    assert groups[1].key == f"{int(groups[1].quarter.timestamp())}-1"
+    assert len({group.key for group in groups}) == len(groups)
+
+
+def test_a_sad_quarter_hour_and_one_without_a_face_say_so() -> None:
+    sad = [window(minute, sad=0.7, happy=0.1) for minute in range(12, 15)]
+    faceless = [window(minute) for minute in range(15, 17)]
+    for unseen in faceless:
+        unseen.faces = 0
+
+    groups = group_sessions([*sad, *faceless])[0].groups(BERLIN)
+
+    assert [group.label for group in groups] == [
+        "09:12\N{EN DASH}09:15, 3 minutes, mostly sad (70%)",
+        "09:15\N{EN DASH}09:17, 2 minutes, no face seen",
+    ]
+    assert groups[1].dominant is None
+
+
+def test_the_page_opens_the_session_that_holds_the_open_quarter_hour() -> None:
+    first = [window(minute) for minute in range(0, 40)]
+    second = [window(minute, device=DESK) for minute in range(0, 20)]
+    wanted = group_sessions(second)[0].groups(BERLIN)[1].key
+
+    page = sessions_page(newest_first(*first, *second), None, tz=BERLIN, open_group=wanted)
+
+    assert [(item.session.source, item.opened) for item in page.items if item.session] == [
+        ("Chrome on laptop", False),
+        ("Chrome at the desk", True),
+    ]
+    assert not any(item.opened for item in sessions_page(newest_first(*first), None, tz=BERLIN).items)

@@ -69,7 +69,8 @@ def test_a_self_report_is_saved_with_its_note(client: Client) -> None:
     ("data", "message"),
     [
         ({"emotion": "bored"}, "Choose one of"),
-        ({}, "This field is required"),
+        ({}, "Choose what you felt"),
+        ({"emotion": ""}, "Choose what you felt"),
         ({"emotion": "happy", "note": "x" * 201}, "200 characters or fewer"),
     ],
 )
@@ -95,6 +96,31 @@ def test_a_correction_is_saved_on_the_users_own_window_only(client: Client) -> N
     assert response["Location"] == reverse("history")
     assert SelfReport.objects.get(user=user).event == mine
     assert not SelfReport.objects.filter(event=other).exists()
+
+
+def test_a_correction_without_a_chosen_feeling_is_refused_with_the_reason(client: Client) -> None:
+    user = signed_in(client)
+    mine = event(user.pk, datetime(2026, 5, 4, 10, tzinfo=UTC), sad=0.7)
+
+    response = client.post(reverse("correct_window", args=[mine.pk]), {"emotion": "", "note": "hm"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose what you felt" in page
+    # The form shown again asks again: nothing is chosen for the person there either.
+    assert '<option value="" selected>Choose…</option>' in page
+    assert not SelfReport.objects.filter(user=user).exists()
+
+
+def test_the_correction_form_makes_the_person_choose_a_feeling(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = signed_in(client)
+    pin_local_midday(monkeypatch, user.zone)
+    event(user.pk, timezone.now() - timedelta(minutes=30), sad=0.3)
+
+    page = client.get(reverse("history"), {"range": "day"}).content.decode()
+
+    # The first option is empty and chosen: no feeling is put in the person's mouth.
+    assert '<select name="emotion" required><option value="">Choose…</option><option value="angry">' in page
 
 
 def test_agreement_compares_reports_with_their_windows_and_skips_uncertain_ones() -> None:

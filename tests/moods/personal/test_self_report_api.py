@@ -37,7 +37,7 @@ def test_a_paired_device_reports_for_its_owner() -> None:
     ("body", "message"),
     [
         ({"emotion": "bored"}, "Choose one of"),
-        ({}, "This field is required"),
+        ({}, "Choose what you felt"),
         ({"emotion": "happy", "note": "x" * 201}, "200 characters or fewer"),
         ("[1, 2]", "The body must be a JSON object."),
     ],

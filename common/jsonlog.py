@@ -52,6 +52,14 @@ def process_name() -> str:
     program = os.path.basename(path).removesuffix(".py")
     if program == "__main__":  # python -m celery: the package's name
         program = os.path.basename(os.path.dirname(path))
+    # celery worker / celery beat, manage.py migrate: the sub-command says which process it is.
+    commands = {"celery": ("worker", "beat"), "manage": ()}
+    if program in commands:
+        known = commands[program]
+        words = [word for word in sys.argv[1:] if not word.startswith("-")]
+        found = next((word for word in words if word in known), None) if known else (words[:1] or [None])[0]
+        if found:
+            return found if program == "celery" else f"{program} {found}"
     return program or "python"
 
 

@@ -53,13 +53,11 @@ def process_name() -> str:
     if program == "__main__":  # python -m celery: the package's name
         program = os.path.basename(os.path.dirname(path))
     # celery worker / celery beat, manage.py migrate: the sub-command says which process it is.
-    commands = {"celery": ("worker", "beat"), "manage": ()}
-    if program in commands:
-        known = commands[program]
-        words = [word for word in sys.argv[1:] if not word.startswith("-")]
-        found = next((word for word in words if word in known), None) if known else (words[:1] or [None])[0]
-        if found:
-            return found if program == "celery" else f"{program} {found}"
+    words = [word for word in sys.argv[1:] if not word.startswith("-")]
+    if program == "celery":
+        return next((word for word in words if word in {"worker", "beat"}), program)
+    if program == "manage" and words:
+        return f"manage {words[0]}"
     return program or "python"
 
 

@@ -162,5 +162,6 @@ def test_nginx_proxies_no_metrics(compose: dict[str, Any]) -> None:
     upstreams = [
         value for key, value in compose["services"]["nginx"]["environment"].items() if key.startswith("NGINX_WEB")
     ]
-    assert upstreams and all(int(value.rsplit(":", 1)[1]) not in metrics_ports for value in upstreams)
+    assert upstreams
+    assert all(int(value.rsplit(":", 1)[1]) not in metrics_ports for value in upstreams)
     assert "9100" not in template

@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -123,3 +124,38 @@ class JsonFormatter(logging.Formatter):
         elif record.stack_info:
             line["error"] = self.formatStack(record.stack_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+_NATIVE_LEVELS: Final = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+_native_routed: list[int] = []
+
+
+def route_native_stderr() -> None:
+    """What native libraries write on file descriptor 2 becomes JSON lines too (a worker's LiteRT says
+    ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` for each interpreter it makes).
+
+    Descriptor 2 becomes a pipe that a daemon thread reads, logging each line through the
+    ``native`` logger at the level its prefix names. Python's own ``sys.stderr`` (tracebacks,
+    ``faulthandler``) keeps the real stderr, so a crash's last words are never lost in the pipe.
+    Once per process.
+    """
+    if _native_routed:
+        return
+    sys.stderr.flush()
+    real_stderr = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sys.stderr = open(real_stderr, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115 (for the process's life)
+    _native_routed.append(real_stderr)
+    logger = logging.getLogger("native")
+
+    def relay() -> None:
+        with open(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace").strip()
+                if line:
+                    prefix = line.split(":", 1)[0]
+                    logger.log(_NATIVE_LEVELS.get(prefix, logging.WARNING), line)
+
+    threading.Thread(target=relay, name="smile-native-stderr", daemon=True).start()

@@ -7,7 +7,9 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, task_failure, worker_ready
+from celery.signals import celeryd_init, setup_logging, task_failure, worker_ready
+
+from common.jsonlog import route_native_stderr
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smile_site.settings")
 
@@ -30,6 +32,15 @@ def use_the_sites_logging(**_: Any) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+    logging.captureWarnings(True)
+
+
+@celeryd_init.connect
+def log_json_from_the_start(**_: Any) -> None:
+    """A worker logs JSON from its first line: its first warnings (running as root, say) come before
+    Celery sets up logging, and the model's native runtime writes on stderr below Python."""
+    use_the_sites_logging()
+    route_native_stderr()
 
 
 @worker_ready.connect

@@ -157,8 +157,8 @@ def test_a_stored_window_is_counted_once() -> None:
 
 
 def test_the_worker_frame_path_times_each_stage(face_jpeg: bytes, no_face_jpeg: bytes) -> None:
-    names = ("frames_scored_total", "faces_found_total", "batch_size_count", "batch_size_sum")
-    names += ("decode_seconds_count", "detect_seconds_count", "score_seconds_count")  # type: ignore[assignment]
+    names: tuple[str, ...] = ("frames_scored_total", "faces_found_total", "batch_size_count", "batch_size_sum")
+    names += ("decode_seconds_count", "detect_seconds_count", "score_seconds_count")
     before = {name: value(f"smile_worker_{name}") for name in names}
     results = classify_frames([face_jpeg, no_face_jpeg, b"not an image"], stages=metrics.STAGES)
     assert [result.face for result in results] == [True, False, False]

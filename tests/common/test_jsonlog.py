@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -100,9 +101,10 @@ def test_the_process_is_named_by_what_it_runs(monkeypatch: pytest.MonkeyPatch, a
 
 
 def test_the_logging_config_writes_json_to_stdout() -> None:
-    handler = settings.LOGGING["handlers"]["console"]
+    config: dict[str, Any] = settings.LOGGING
+    handler = config["handlers"]["console"]
     assert handler["stream"] == "ext://sys.stdout"
-    assert settings.LOGGING["formatters"][handler["formatter"]] == {"()": "common.jsonlog.JsonFormatter"}
+    assert config["formatters"][handler["formatter"]] == {"()": "common.jsonlog.JsonFormatter"}
 
 
 def test_celery_takes_the_sites_logging_instead_of_its_own() -> None:

@@ -7,6 +7,7 @@ application (with the fast stand-in classifier of ``test_consumer``), so it coun
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -172,3 +173,34 @@ def test_the_worker_frame_path_times_each_stage(face_jpeg: bytes, no_face_jpeg: 
         "detect_seconds_count": 2,
         "score_seconds_count": 1,  # one network call for the batch's one face
     }
+
+
+def test_a_frame_that_waited_past_its_deadline_counts_as_expired() -> None:
+    from moods.stream.tasks import STREAM_DEADLINE_SECONDS, stream_frame
+
+    before = value("smile_worker_frames_failed_total", reason="expired")
+    stream_frame.run(b"face", "specific.nobody!gone", 1, time.time() - STREAM_DEADLINE_SECONDS - 1)
+    assert value("smile_worker_frames_failed_total", reason="expired") == before + 1
+
+
+def test_any_failed_celery_task_is_counted() -> None:
+    from celery.signals import task_failure
+
+    before = value("smile_worker_tasks_failed_total")
+    task_failure.send(sender=None, task_id="t", exception=ValueError("x"))
+    assert value("smile_worker_tasks_failed_total") == before + 1
+
+
+def test_the_inference_queues_depth_is_read_from_redis_when_scraped(redis_url: str) -> None:
+    import redis
+
+    queue = f"test-inference-{uuid4().hex}"
+    client = redis.Redis.from_url(redis_url)
+    client.rpush(queue, b"a", b"b", b"c")
+    try:
+        [family] = metrics.QueueDepth(url=redis_url, queue=queue).collect()
+        assert family.samples[0].value == 3.0
+    finally:
+        client.delete(queue)
+    [down] = metrics.QueueDepth(url="redis://127.0.0.1:1/0", queue=queue).collect()
+    assert down.samples[0].value == -1.0

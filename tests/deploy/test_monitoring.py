@@ -9,6 +9,7 @@ real stack: tests/integration/test_monitoring.py.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -165,3 +166,49 @@ def test_nginx_proxies_no_metrics(compose: dict[str, Any]) -> None:
     assert upstreams
     assert all(int(value.rsplit(":", 1)[1]) not in metrics_ports for value in upstreams)
     assert "9100" not in template
+
+
+# --- The Grafana dashboard, and the names every query uses ----------------------------------
+
+DASHBOARD = MONITORING / "grafana" / "smile-dashboard.json"
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def exported_names() -> set[str]:
+    """Every sample name the code exports (counters' _total, histograms' _bucket/_count/_sum)."""
+    from prometheus_client import REGISTRY
+
+    from moods.stream import metrics as stream_metrics
+    from smile_site import metrics as site_metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    # A labelled metric with no sample yet still comes as a family, so every defined name is here.
+    families = [*REGISTRY.collect(), *stream_metrics.QueueDepth(url="redis://127.0.0.1:1/0", queue="q").collect()]
+    families += site_metrics.HealthCollector().collect()
+    return {family.name + suffix for family in families for suffix in suffixes.get(family.type, ("",))}
+
+
+def test_every_metric_the_alerts_and_the_dashboard_name_is_exported() -> None:
+    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    queries = [rule["expr"] for group in rules["groups"] for rule in group["rules"]] + dashboard_queries()
+    used = {name for query in queries for name in re.findall(r"\bsmile_[a-z_]+", query)}
+    assert used, "the queries name the project's metrics"
+    assert used - exported_names() == set()
+
+
+def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
+    queries = dashboard_queries()
+    rules = {
+        "groups": [
+            {"name": "dashboard", "rules": [{"record": f"dashboard:q{n}", "expr": q} for n, q in enumerate(queries)]}
+        ]
+    }
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump(rules))
+    done = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(queries)} rules found" in done.stdout

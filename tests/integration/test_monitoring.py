@@ -86,6 +86,13 @@ async def test_a_stream_through_nginx_is_counted_and_every_log_line_is_json_with
         assert (result["type"], result["face"]) == ("result", True), result
         await stream.send_frame(b"\xff\xd8 not a jpeg")
         assert (await stream.answer_to(2, timeout=ANSWER_TIMEOUT))["code"] == "invalid_image"
+    async with open_stream(site, token="not-a-token") as refused:
+        assert await refused.closed_with(timeout=ANSWER_TIMEOUT) == 4401
+    await asyncio.sleep(1)  # daphne hands the consumer its disconnect
+    # Closes are counted by the code the socket ended with, the server's own 4401 included.
+    assert total(stack, WEB_SERVICES, "smile_stream_closes_total", code="1000") >= 1
+    assert total(stack, WEB_SERVICES, "smile_stream_closes_total", code="4401") >= 1
+    assert total(stack, WEB_SERVICES, "smile_stream_sockets_open") == 0
     assert total(stack, WEB_SERVICES, "smile_stream_results_sent_total") >= 1
     assert total(stack, WEB_SERVICES, "smile_stream_result_latency_seconds_count") >= 1
     assert total(stack, WEB_SERVICES, "smile_stream_errors_total", code="invalid_image") >= 1

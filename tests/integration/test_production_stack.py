@@ -311,7 +311,12 @@ def test_only_nginx_listens_beyond_loopback(stack: Stack) -> None:
     processes = stack.site.processes
     for name in (*WEB_SERVICES, "worker"):
         addresses = {listening[inode] for inode in _socket_inodes(processes[name].pid) if inode in listening}
-        expected = {f"127.0.0.1:{stack.web_ports[name]}"} if name in WEB_SERVICES else set()
+        # A daphne: its site port and its metrics port (SMILE_METRICS_ADDRESS), both on loopback.
+        expected = (
+            {f"127.0.0.1:{stack.web_ports[name]}", f"127.0.0.1:{stack.metrics_ports[name]}"}
+            if name in WEB_SERVICES
+            else set()
+        )
         assert addresses == expected, (name, addresses)
     nginx_addresses = {listening[inode] for inode in _socket_inodes(processes["nginx"].pid) if inode in listening}
     assert nginx_addresses == {f"0.0.0.0:{stack.http_port}", f"0.0.0.0:{stack.https_port}"}

@@ -204,3 +204,18 @@ def test_the_inference_queues_depth_is_read_from_redis_when_scraped(redis_url: s
         client.delete(queue)
     [down] = metrics.QueueDepth(url="redis://127.0.0.1:1/0", queue=queue).collect()
     assert down.samples[0].value == -1.0
+
+
+def test_the_embedded_mode_times_its_frame_path_like_a_worker(settings, face_jpeg: bytes) -> None:
+    settings.SMILE_INFERENCE_EXECUTOR = "thread"
+    dispatch.reset_dispatcher()
+    try:
+        embedded = dispatch.get_dispatcher()
+        assert isinstance(embedded, dispatch.ThreadPoolDispatcher)
+        before = value("smile_worker_frames_scored_total"), value("smile_worker_faces_found_total")
+        [result] = embedded._classify([face_jpeg])
+    finally:
+        dispatch.reset_dispatcher()
+    assert result.face
+    after = value("smile_worker_frames_scored_total"), value("smile_worker_faces_found_total")
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)

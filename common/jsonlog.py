@@ -45,7 +45,7 @@ def usable_id(value: str | None) -> str | None:
 
 
 def process_name() -> str:
-    """``SMILE_PROCESS`` (compose sets the service's role), else the program's name."""
+    """``SMILE_PROCESS`` (an operator naming the process, e.g. web2), else the program and its sub-command."""
     name = os.environ.get("SMILE_PROCESS", "").strip()
     if name:
         return name

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from common.jsonlog import JsonFormatter
+
 logger = logging.getLogger("smile.supervise")
 
 STABLE_AFTER_SECONDS = 60.0
@@ -83,7 +85,10 @@ def supervise(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One JSON object per line, like the processes it runs (their output shares its stdout).
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     return supervise(parse(sys.argv[1:] if argv is None else argv))
 
 

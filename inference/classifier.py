@@ -9,9 +9,11 @@ in the web process (thread pool) and in worker processes, which load it after fo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -30,6 +32,15 @@ class FrameResult:
     scores: dict[str, float] | None = None
     dominant: str | None = None
     error: FrameErrorCode | None = None
+
+
+class StageObserver(Protocol):
+    """Told how long each stage of the frame path took (a worker's metrics); seconds."""
+
+    def batch(self, frames: int) -> None: ...
+    def decoded(self, seconds: float) -> None: ...
+    def detected(self, seconds: float) -> None: ...
+    def scored(self, seconds: float, *, faces: int) -> None: ...
 
 
 def scores_by_emotion(row: np.ndarray) -> dict[str, float]:
@@ -53,24 +64,36 @@ class EmotionClassifier:
         """From the served ``.tflite`` file, or from Keras ``.weights.h5`` (imports TensorFlow)."""
         return cls(load_scorer(path), limits=limits)
 
-    def classify_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
+    def classify_frames(self, frames: Sequence[bytes], *, stages: StageObserver | None = None) -> list[FrameResult]:
+        """One result per frame; ``stages``, when given, hears each stage's time (a clock read per stage)."""
         results: list[FrameResult | None] = [None] * len(frames)
         crops: list[np.ndarray] = []
         found: list[tuple[int, Box]] = []
+        if stages is not None:
+            stages.batch(len(frames))
         for index, data in enumerate(frames):
+            started = time.perf_counter() if stages is not None else 0.0
             try:
                 gray = decode_grayscale(data, self.limits)
             except FrameError as exc:
                 results[index] = FrameResult(face=False, error=exc.code)
                 continue
+            if stages is not None:
+                decoded = time.perf_counter()
+                stages.decoded(decoded - started)
             box = self.detector.find_face(gray)
+            if stages is not None:
+                stages.detected(time.perf_counter() - decoded)
             if box is None:
                 results[index] = FrameResult(face=False)
                 continue
             crops.append(crop_face(gray, box))
             found.append((index, box))
         if crops:
+            started = time.perf_counter() if stages is not None else 0.0
             scores = self.scorer.score(np.stack(crops))
+            if stages is not None:
+                stages.scored(time.perf_counter() - started, faces=len(crops))
             for (index, box), row in zip(found, scores, strict=True):
                 results[index] = FrameResult(
                     face=True, box=box, scores=scores_by_emotion(row), dominant=EMOTIONS[int(row.argmax())]
@@ -99,6 +122,6 @@ def get_classifier() -> EmotionClassifier:
     return _classifier.get()
 
 
-def classify_frames(frames: Sequence[bytes]) -> list[FrameResult]:
+def classify_frames(frames: Sequence[bytes], *, stages: StageObserver | None = None) -> list[FrameResult]:
     """One result per frame, in order: an error code, no face, or seven scores summing to 1."""
-    return get_classifier().classify_frames(frames)
+    return get_classifier().classify_frames(frames, stages=stages)

@@ -69,9 +69,11 @@ def workers_status() -> str:
         return "down"
 
 
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
+def run_checks() -> dict[str, str]:
+    """Each check's state (``ok``, ``down``, ``not configured``), within ``CHECK_DEADLINE_SECONDS``.
+
+    ``/healthz`` answers with it, and each daphne exports it as ``smile_health_up`` (``smile_site.metrics``).
+    """
     pending: dict[str, Future[str]] = {
         "database": _checks.submit(database_status),
         "redis": _checks.submit(redis_status),
@@ -83,5 +85,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     for name, future in pending.items():
         if not future.done():
             logger.warning("health: %s did not answer within %.1f s", name, CHECK_DEADLINE_SECONDS)
+    return checks
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = run_checks()
     healthy = all(state in {"ok", "not configured"} for state in checks.values())
     return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)

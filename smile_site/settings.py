@@ -12,9 +12,10 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from common.metrics import CountingRetry
+from common.metrics import parse_address as parse_metrics_address
 from smile_site import content_security
 from smile_site.env import env_bool, env_int, env_list, env_str
 
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times, counts and logs every request under its id (smile_site/metrics.py).
+    "smile_site.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,7 +120,8 @@ CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 # error or timeout, backing off 0.2, 0.4, 0.8 s then 1 s (10 tries, 8.4 s): a Redis back within
 # that is a pause, not a closed socket. (redis-py retries the connect too, inside each command
 # try: a Redis that stays down fails the socket after about a minute and a half.)
-CHANNEL_LAYER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=10)
+# Each retry counts in smile_channel_layer_retries_total (common/metrics.py).
+CHANNEL_LAYER_RETRY = CountingRetry(ExponentialBackoff(cap=1.0, base=0.1), retries=10)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -257,16 +261,38 @@ if not DEBUG:
 
 # --- Logging -----------------------------------------------------------------------------
 
+# One JSON object per line on stdout, for every process: daphne, runserver, Celery (its
+# setup_logging signal hands it this config: smile_site/celery.py), management commands.
+# SMILE_LOG_FORMAT=plain: the same lines as text, for a person reading a terminal.
+LOG_FORMAT = env_str("SMILE_LOG_FORMAT", "json").lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"SMILE_LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "common.jsonlog.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env_str("SMILE_LOG_LEVEL", "INFO").upper()},
+    # runserver's access log names the client's address and the path; smile_site.metrics logs
+    # every request by route instead.
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
 # --- S.M.I.L.E ---------------------------------------------------------------------------
 
+# Where this process serves Prometheus's /metrics ("host:port", internal only; empty: nowhere).
+# The embedded mode (SMILE_DEBUG=1) also answers /metrics on the site. docs/operations.md.
+SMILE_METRICS_ADDRESS = env_str("SMILE_METRICS_ADDRESS")
+if SMILE_METRICS_ADDRESS:
+    try:
+        parse_metrics_address(SMILE_METRICS_ADDRESS)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"SMILE_METRICS_ADDRESS: {exc}") from exc
 SMILE_MAX_FRAME_BYTES = env_int("SMILE_MAX_FRAME_BYTES", 262_144, minimum=1024)
 SMILE_MAX_FRAME_WIDTH = env_int("SMILE_MAX_FRAME_WIDTH", 1920, minimum=48)
 SMILE_MAX_FRAME_HEIGHT = env_int("SMILE_MAX_FRAME_HEIGHT", 1080, minimum=48)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
-from moods.stream import dispatch, messages, presence, selectors
+from moods.stream import dispatch, messages, metrics, presence, selectors
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id, site_session_key
 from moods.stream.calibration import Calibration
@@ -78,6 +78,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task[None]] = []
         self.writes: set[asyncio.Future[messages.Encourage | None]] = set()
         self.cleaned_up = False
+        metrics.socket_opened()
         await self.accept()
         user_id = session_user_id(self.scope)
         if user_id is not None:
@@ -138,6 +139,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.start(user_id=device.user_id, device_id=device.pk)
 
     async def frame(self, data: bytes) -> None:
+        metrics.frame_received()
         verdict = self.session.frame(len(data))
         if (
             isinstance(verdict, Accept)
@@ -322,6 +324,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         encourage = write.result()
         if encourage is not None:
+            metrics.nudge_sent()
             # Stored on the writer's thread, sent from this loop (the in-memory layer's queues live here).
             send = notify_user_streams_now(self.user_id, messages.mood_encourage(encourage))
             task = asyncio.ensure_future(send)
@@ -337,6 +340,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.clean_up()
 
     async def disconnect(self, code: int) -> None:
+        metrics.socket_disconnected(code)
         await self.clean_up()
 
     async def clean_up(self) -> None:
@@ -344,6 +348,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if getattr(self, "cleaned_up", True):  # never connected, or already cleaned up
             return
         self.cleaned_up = True
+        metrics.socket_closed()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -368,4 +373,5 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 logger.warning("could not leave group %s: %s", group, type(exc).__name__)
 
     async def send_json(self, message: messages.ServerMessage) -> None:
+        metrics.message_sent(message)
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any, Final
 
 from celery import shared_task
@@ -19,7 +20,7 @@ from celery.signals import task_revoked, worker_process_init
 from common.lazy import Lazy
 from inference.batching import FrameBatcher
 from inference.classifier import classify_frames, get_classifier
-from moods.stream import messages
+from moods.stream import messages, metrics
 from moods.stream.config import stream_config
 from moods.stream.replies import channel_sender
 from moods.stream.workers import start_heartbeat
@@ -41,7 +42,9 @@ STREAM_DEADLINE_SECONDS: Final = 10
 STREAM_SOFT_TIME_LIMIT: Final = 10
 STREAM_TIME_LIMIT: Final = 15
 
-frame_batcher: Lazy[FrameBatcher] = Lazy(lambda: FrameBatcher(classify_frames, max_batch=stream_config().batch_size))
+frame_batcher: Lazy[FrameBatcher] = Lazy(
+    lambda: FrameBatcher(partial(classify_frames, stages=metrics.STAGES), max_batch=stream_config().batch_size)
+)
 
 
 @worker_process_init.connect
@@ -70,12 +73,14 @@ def stream_frame(frame: bytes, reply_channel: str, seq: int, submitted_at: float
     remaining = STREAM_DEADLINE_SECONDS - max(0.0, time.time() - submitted_at)
     if remaining <= 0:  # waited in the queue for its whole deadline: not worth scoring
         message = messages.inference_failed(seq=seq, reason="expired")
+        metrics.frame_failed("expired")
     else:
         try:
             result = frame_batcher.get().classify(bytes(frame), timeout=remaining)
         except Exception as exc:  # TimeoutError, SoftTimeLimitExceeded too: the consumer must hear back
             logger.warning("stream frame %s not classified: %s", seq, type(exc).__name__)
             message = messages.inference_failed(seq=seq, reason="error")
+            metrics.frame_failed("error")
         else:
             latency_ms = max(0.0, (time.time() - submitted_at) * 1000)
             outcome = messages.frame_outcome(result)
@@ -84,6 +89,7 @@ def stream_frame(frame: bytes, reply_channel: str, seq: int, submitted_at: float
         channel_sender.send(reply_channel, message)
     except Exception as exc:  # the consumer is gone or its channel is full: nothing to retry
         logger.warning("stream frame %s answer not delivered: %s", seq, type(exc).__name__)
+        metrics.frame_failed("undelivered")
 
 
 @task_revoked.connect
@@ -94,5 +100,6 @@ def tell_the_consumer_of_an_expired_frame(sender: Any = None, request: Any = Non
     try:
         _, reply_channel, seq, _ = request.args
         channel_sender.send(reply_channel, messages.inference_failed(seq=seq, reason="expired"))
+        metrics.frame_failed("expired")
     except Exception as exc:  # a signal handler must not break the worker
         logger.warning("could not report an expired stream frame: %s", type(exc).__name__)

@@ -24,7 +24,7 @@ from common.lazy import Lazy
 from moods.encouragement.services import maybe_encourage
 from moods.history import rollup
 from moods.models import MoodEvent
-from moods.stream import messages
+from moods.stream import messages, metrics
 from moods.stream.aggregator import ClosedWindow
 from moods.stream.config import stream_config
 from moods.stream.pending import PendingWindow, pending_buffer
@@ -41,7 +41,7 @@ def create_event(*, user_id: int, device_id: int | None, window: ClosedWindow) -
     """Insert the window's ``MoodEvent`` and add it to its quarter-hour rollup, both or neither."""
     if window.scores is None or window.dominant is None:
         raise ValueError("a window without a face has no mood to store")
-    return rollup.insert_event(
+    event = rollup.insert_event(
         MoodEvent(
             user_id=user_id,
             device_id=device_id,
@@ -56,6 +56,8 @@ def create_event(*, user_id: int, device_id: int | None, window: ClosedWindow) -
             **window.scores,
         )
     )
+    metrics.window_stored()
+    return event
 
 
 def stored_earlier(window: ClosedWindow) -> MoodEvent | None:

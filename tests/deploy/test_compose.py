@@ -119,20 +119,24 @@ def test_the_schema_check_catches_a_wrong_compose_file(
 
 
 def test_the_services_are_the_topology(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "nginx", *PYTHON_SERVICES}
+    assert set(compose["services"]) == {"postgres", "redis", "nginx", "prometheus", *PYTHON_SERVICES}
 
 
 def test_only_nginx_publishes_ports_and_everything_else_stays_on_the_internal_network(compose: dict[str, Any]) -> None:
     services = compose["services"]
     published = {name for name, service in services.items() if "ports" in service}
-    assert published == {"nginx"}
+    assert published == {"nginx", "prometheus"}
     assert [str(port).split(":")[-1] for port in services["nginx"]["ports"]] == ["80", "443"]
+    # Prometheus (profile `monitoring`) on the host's loopback only: never reachable from outside.
+    assert [str(port).split(":")[0] for port in services["prometheus"]["ports"]] == ["127.0.0.1"]
     assert all(service.get("network_mode") is None for service in services.values())
     for name, service in services.items():
         if name == "nginx":
             expected = ["internal", "edge"]
         elif name in {"web1", "web2", "web3"}:
             expected = ["internal", "outbound"]  # password-reset mail goes out through SMTP
+        elif name == "prometheus":
+            expected = ["internal", "monitoring"]  # its loopback port needs a network that is not internal
         else:
             expected = ["internal"]
         assert service["networks"] == expected, name
@@ -150,8 +154,8 @@ def test_one_image_serves_every_python_service_with_its_own_command(compose: dic
     assert commands["web1"] == commands["web2"] == commands["web3"]
     assert commands["worker"] == commands["worker-gpu"]
     assert commands["web1"][0] == "daphne"
-    assert commands["worker"][:4] == ["celery", "-A", "smile_site", "worker"]
-    assert commands["beat"][:4] == ["celery", "-A", "smile_site", "beat"]
+    assert commands["worker"][:5] == ["celery", "-A", "smile_site", "--quiet", "worker"]
+    assert commands["beat"][:5] == ["celery", "-A", "smile_site", "--quiet", "beat"]
     assert "migrate --noinput" in commands["migrate"][-1]
     assert "collectstatic --noinput" in commands["migrate"][-1]
 

@@ -197,11 +197,14 @@ class LiveSite:
             assert process.poll() is None, f"{name} exited with {process.returncode}\n{self.log_tail()}"
 
 
-def _spawn(site: LiveSite, name: str, args: list[str], *, program: str = sys.executable) -> None:
+def _spawn(
+    site: LiveSite, name: str, args: list[str], *, program: str = sys.executable, env: dict[str, str] | None = None
+) -> None:
+    """Start ``name`` with the site's environment (plus ``env``), its output in ``<name>.log``."""
     with (site.log_dir / f"{name}.log").open("wb") as log:
         # The child keeps its own copy of the descriptor; ours closes at once.
         site.processes[name] = subprocess.Popen(
-            [program, *args], cwd=PROJECT_ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT
+            [program, *args], cwd=PROJECT_ROOT, env={**site.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
         )
 
 

@@ -115,6 +115,8 @@ class Stack:
     https_port: int
     http_port: int
     web_ports: dict[str, int]
+    # Where each daphne (web1..3) and the worker serve /metrics (SMILE_METRICS_ADDRESS, loopback).
+    metrics_ports: dict[str, int]
     ca_cert: Path
     site_cert: Path
     nginx_dir: Path
@@ -159,6 +161,13 @@ def nginx_command(binary: str, prefix: Path, main: Path, *extra: str) -> list[st
     return [binary, "-p", str(prefix), "-c", str(main), "-e", str(prefix / "error.log"), *extra]
 
 
+def metrics_env(port: int) -> dict[str, str]:
+    """compose gives every daphne and worker ``SMILE_METRICS_ADDRESS=0.0.0.0:9100``; natively, a loopback port each."""
+    compose_value = str(compose_file()["services"]["web1"]["environment"]["SMILE_METRICS_ADDRESS"])
+    assert compose_value.endswith(":-0.0.0.0:9100}"), compose_value
+    return {"SMILE_METRICS_ADDRESS": f"127.0.0.1:{port}"}
+
+
 def client_context(ca_cert: Path) -> ssl.SSLContext:
     """A client that trusts the generated CA and nothing else."""
     context = ssl.create_default_context(cafile=str(ca_cert))
@@ -177,6 +186,7 @@ def running_stack(
     static_root = work_dir / "static"
     http_port, https_port = free_port(), free_port()
     web_ports = {name: free_port() for name in WEB_SERVICES}
+    metrics_ports = {name: free_port() for name in (*WEB_SERVICES, "worker")}
     origin = f"https://{SERVER_NAME}:{https_port}"
     env = process_env(
         database=database,
@@ -229,9 +239,9 @@ def running_stack(
     )
     try:
         for name, port in web_ports.items():
-            _spawn(site, name, daphne_args(port))
+            _spawn(site, name, daphne_args(port), env=metrics_env(metrics_ports[name]))
         supervised = ["-m", "deploy.supervise", "--pid-file", str(work_dir / "worker.pid"), "--", sys.executable]
-        _spawn(site, "worker", [*supervised, *worker_args()])
+        _spawn(site, "worker", [*supervised, *worker_args()], env=metrics_env(metrics_ports["worker"]))
         _spawn(site, "nginx", nginx_command(nginx_path, prefix, main)[1:], program=nginx_path)
         deadline = time.monotonic() + START_TIMEOUT
         for port in web_ports.values():
@@ -243,6 +253,7 @@ def running_stack(
             https_port=https_port,
             http_port=http_port,
             web_ports=web_ports,
+            metrics_ports=metrics_ports,
             ca_cert=issued.paths.ca_cert,
             site_cert=issued.paths.site_cert,
             nginx_dir=prefix,

@@ -47,8 +47,9 @@ from tests.integration.live import (
     revoke_on_the_devices_page,
 )
 from tests.integration.redis_server import RedisServer, redis_server_binary
-from tests.integration.stack import Stack, daphne_args, required_nginx, running_stack
+from tests.integration.stack import WEB_SERVICES, Stack, daphne_args, required_nginx, running_stack
 from tests.integration.tcp_proxy import TcpProxy
+from tests.integration.test_monitoring import total
 from tests.services import require_service
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -329,6 +330,8 @@ async def test_a_restarted_redis_resumes_streams_within_10_s_without_closing_the
             f"results resumed {resumed_at - restarted_at:.1f} s after Redis restarted "
             f"({resumed_at - killed_at:.1f} s after it was killed, down 1 s)"
         )
+        # The channel layer's reconnects were retries, and they are counted (smile_channel_layer_retries_total).
+        assert total(stack, WEB_SERVICES, "smile_channel_layer_retries_total") > 0
 
         healthy_at = None
         while healthy_at is None:

@@ -64,8 +64,8 @@ def https(stack: Stack, method: str, path: str, *, body: bytes | None = None, he
 
 
 def wsconnects(stack: Stack) -> Counter[str]:
-    """WebSocket handshakes each daphne accepted, from its access log."""
-    return Counter({name: stack.web_log(name).count('"WSCONNECT /ws/stream/"') for name in WEB_SERVICES})
+    """Stream sockets each daphne accepted, from its JSON log (daphne's access log is off: it names addresses)."""
+    return Counter({name: stack.web_log(name).count('"event": "stream socket opened"') for name in WEB_SERVICES})
 
 
 @contextlib.asynccontextmanager
@@ -166,11 +166,35 @@ def test_forwarded_headers_from_the_client_are_overwritten(stack: Stack) -> None
     response, _ = https(stack, "GET", path, headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"})
     # 404, not Django's redirect to HTTPS: the client's X-Forwarded-Proto did not reach it either.
     assert response.status == 404
+    # daphne --proxy-headers takes the address nginx saw, not the one the client claimed: six
+    # reset requests claiming six networks all count against nginx's one (5 an hour per network).
+    statuses = [password_reset_status(stack, claimed=f"203.0.{index}.9") for index in range(1, 7)]
+    assert statuses == [302] * 5 + [429], statuses
     logs = "".join(stack.web_log(name) for name in WEB_SERVICES)
-    [line] = [line for line in logs.splitlines() if f'"GET {path}"' in line]
-    # daphne --proxy-headers took the address nginx saw, not the one the client claimed.
-    assert line.startswith("127.0.0.1:"), line
-    assert "203.0.113.9" not in logs
+    assert "203.0." not in logs
+
+
+def password_reset_status(stack: Stack, *, claimed: str) -> int:
+    """One password reset request through nginx, with its form's CSRF token, claiming ``claimed`` as the client."""
+    connection = http.client.HTTPSConnection("localhost", stack.https_port, timeout=30, context=stack.site.ssl_context)
+    connection.request("GET", "/accounts/password/reset/")
+    page = connection.getresponse()
+    html = page.read().decode()
+    cookie = page.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    body = f"csrfmiddlewaretoken={token}&email=reset-{secrets.token_hex(4)}%40example.com".encode()
+    origin = stack.site.origin
+    headers = {
+        "Cookie": cookie,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": origin,
+        "Referer": f"{origin}/accounts/password/reset/",
+        "X-Forwarded-For": claimed,
+    }
+    connection.request("POST", "/accounts/password/reset/", body=body, headers=headers)
+    answer = connection.getresponse()
+    answer.read()
+    return answer.status
 
 
 # --- The stream through nginx -------------------------------------------------------------
@@ -286,7 +310,12 @@ def test_only_nginx_listens_beyond_loopback(stack: Stack) -> None:
     processes = stack.site.processes
     for name in (*WEB_SERVICES, "worker"):
         addresses = {listening[inode] for inode in _socket_inodes(processes[name].pid) if inode in listening}
-        expected = {f"127.0.0.1:{stack.web_ports[name]}"} if name in WEB_SERVICES else set()
+        # A daphne: its site port and its metrics port (SMILE_METRICS_ADDRESS), both on loopback.
+        expected = (
+            {f"127.0.0.1:{stack.web_ports[name]}", f"127.0.0.1:{stack.metrics_ports[name]}"}
+            if name in WEB_SERVICES
+            else set()
+        )
         assert addresses == expected, (name, addresses)
     nginx_addresses = {listening[inode] for inode in _socket_inodes(processes["nginx"].pid) if inode in listening}
     assert nginx_addresses == {f"0.0.0.0:{stack.http_port}", f"0.0.0.0:{stack.https_port}"}

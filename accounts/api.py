@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts import limits, pairing
+from accounts import limits, pairing, services
 from accounts.device_auth import MAX_TOKEN_LENGTH, authenticate_device
 from accounts.models import Device
 from accounts.tokens import format_user_code
@@ -220,3 +220,17 @@ def device_revoke(request: HttpRequest, device: Device) -> JsonResponse:
     """The extension's Unpair: its own token stops working at once (already revoked: the same answer)."""
     pairing.revoke_device(user=device.user, device=device)
     return JsonResponse({"device_id": device.pk, "revoked": True})
+
+
+@device_endpoint("GET", "POST")
+def device_mode(request: HttpRequest, device: Device) -> JsonResponse:
+    """Where the device's frames are read: GET says, POST ``{"mode": "private"|"server"}`` switches (no re-pairing)."""
+    if request.method == "POST":
+        try:
+            mode = _required(read_json_object(request), "mode")
+            if not isinstance(mode, str) or mode not in Device.Mode.values:
+                raise ApiError(400, INVALID_REQUEST, f"mode must be one of: {', '.join(Device.Mode.values)}.")
+        except ApiError as error:
+            return error.response()
+        services.set_device_mode(device=device, mode=mode)
+    return JsonResponse({"device_id": device.pk, "mode": device.mode})

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import limits, pairing, selectors
+from accounts import limits, pairing, selectors, services
 from accounts.forms import PairCodeForm, refuse_without_validating
 from accounts.models import Device, PairingRequest, User
 from accounts.tokens import format_user_code
@@ -121,3 +121,24 @@ def device_revoke(request: HttpRequest, device_id: int) -> HttpResponse:
         )
         return redirect("devices")
     return render(request, "accounts/device_revoke.html", {"device": device})
+
+
+@login_required
+@require_POST
+def device_mode(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Switch an active device between reading on the server and reading on the computer (private)."""
+    user = cast(User, request.user)
+    device = get_object_or_404(Device, pk=device_id, user=user, revoked_at__isnull=True)
+    mode = request.POST.get("mode", "")
+    if mode not in Device.Mode.values:
+        messages.error(request, "Choose where this device reads your face: on this computer or on the server.")
+        return redirect("devices")
+    services.set_device_mode(device=device, mode=mode)
+    if mode == Device.Mode.PRIVATE:
+        messages.success(
+            request,
+            f"“{device.name}” now reads your face on its own computer: only each minute's summary is sent.",
+        )
+    else:
+        messages.success(request, f"“{device.name}” now sends frames to the S.M.I.L.E server to be read.")
+    return redirect("devices")

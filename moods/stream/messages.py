@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, NotRequired, TypedDict
 
+from inference.baseline import Baseline
+from inference.emotions import EMOTIONS
 from inference.images import FrameErrorCode
 from moods.encouragement.resources import resources_for
 from moods.models import CaptureSettings, Encouragement
@@ -39,9 +41,27 @@ RESUME: Final = "resume"
 FEEDBACK: Final = "feedback"
 CALIBRATE_START: Final = "calibrate_start"
 CALIBRATE_CANCEL: Final = "calibrate_cancel"
+# Private mode: one closed window's summary (``moods.stream.summaries``).
+SUMMARY: Final = "summary"
 
+DeviceMode = Literal["server", "private"]
 DropReason = Literal["busy", "rate_limited", "paused", "unavailable"]
-ErrorCode = Literal["bad_message", "frame_too_large"] | FrameErrorCode
+# Why a summary was refused (``error`` with its ``key`` and a ``detail`` sentence).
+SummaryErrorCode = Literal[
+    "not_private_mode",
+    "unsupported_version",
+    "bad_summary",
+    "bad_scores",
+    "impossible_window",
+    "window_in_future",
+    "window_too_old",
+    "summary_rate_limited",
+    "already_stored",
+    "window_overlaps",
+    "unavailable",
+]
+# ``private_mode``: a frame from a device in private mode, refused unread.
+ErrorCode = Literal["bad_message", "frame_too_large", "private_mode"] | FrameErrorCode | SummaryErrorCode
 # Why an executor gave a frame no result: it failed, or it found the frame too old to be live.
 FailureReason = Literal["error", "expired"]
 
@@ -54,12 +74,21 @@ class CaptureDefaults(TypedDict):
     height: int
 
 
+class BaselineExcess(TypedDict):
+    """What a private-mode client needs of the user's baseline to adjust a frame as the server would:
+    per emotion, the log-odds the resting face over-reads (``inference.baseline.Baseline.excess``)."""
+
+    excess: dict[str, float]
+
+
 class Ready(TypedDict):
     type: Literal["ready"]
     max_fps: float
     max_frame_bytes: int
     window_seconds: int
     capture: NotRequired[CaptureDefaults]
+    mode: NotRequired[DeviceMode]
+    baseline: NotRequired[BaselineExcess | None]
 
 
 class FrameOutcome(TypedDict):
@@ -90,6 +119,29 @@ class Error(TypedDict):
     type: Literal["error"]
     seq: int | None
     code: ErrorCode
+    # A refused summary: its key (when it had a readable one) and a sentence saying why.
+    key: NotRequired[str | None]
+    detail: NotRequired[str]
+
+
+class Mode(TypedDict):
+    """The device's mode changed (and, in private mode, the baseline the client applies)."""
+
+    type: Literal["mode"]
+    mode: DeviceMode
+    baseline: NotRequired[BaselineExcess | None]
+
+
+class BaselineNews(TypedDict):
+    """To a private-mode socket: the user's baseline changed (null: forgotten)."""
+
+    type: Literal["baseline"]
+    baseline: BaselineExcess | None
+
+
+class SummarySaved(TypedDict):
+    type: Literal["summary_saved"]
+    key: str
 
 
 class Mood(TypedDict):
@@ -170,11 +222,20 @@ ServerMessage = (
     | CalibrationProgress
     | Calibrated
     | CalibrationRefused
+    | Mode
+    | BaselineNews
+    | SummarySaved
 )
 
 
 def ready(
-    *, max_fps: float, max_frame_bytes: int, window_seconds: int, capture: CaptureDefaults | None = None
+    *,
+    max_fps: float,
+    max_frame_bytes: int,
+    window_seconds: int,
+    capture: CaptureDefaults | None = None,
+    mode: DeviceMode | None = None,
+    baseline: Baseline | None = None,
 ) -> Ready:
     message: Ready = {
         "type": "ready",
@@ -185,7 +246,39 @@ def ready(
     }
     if capture is not None:
         message["capture"] = capture
+    if mode is not None:
+        message["mode"] = mode
+    if mode == "private":
+        message["baseline"] = baseline_excess(baseline)
     return message
+
+
+def baseline_excess(baseline: Baseline | None) -> BaselineExcess | None:
+    """The baseline as a private-mode client applies it; None without one."""
+    if baseline is None:
+        return None
+    return {
+        "excess": {emotion: round(float(value), 6) for emotion, value in zip(EMOTIONS, baseline.excess(), strict=True)}
+    }
+
+
+def mode_message(*, mode: DeviceMode, baseline: Baseline | None) -> Mode:
+    message: Mode = {"type": "mode", "mode": mode}
+    if mode == "private":
+        message["baseline"] = baseline_excess(baseline)
+    return message
+
+
+def baseline_news(baseline: Baseline | None) -> BaselineNews:
+    return {"type": "baseline", "baseline": baseline_excess(baseline)}
+
+
+def summary_saved(*, key: str) -> SummarySaved:
+    return {"type": "summary_saved", "key": key}
+
+
+def summary_error(*, code: SummaryErrorCode, key: str | None, detail: str) -> Error:
+    return {"type": "error", "seq": None, "code": code, "key": key, "detail": detail}
 
 
 def capture_defaults(row: CaptureSettings) -> CaptureDefaults:
@@ -290,7 +383,15 @@ INFERENCE_FAILED: Final = "inference.failed"
 DEVICE_REVOKED: Final = "device.revoked"
 MOOD_ENCOURAGE: Final = "mood.encourage"
 BASELINE_CHANGED: Final = "baseline.changed"
-CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED)
+DEVICE_MODE_CHANGED: Final = "device.mode_changed"
+CHANNEL_TYPES: Final = (
+    INFERENCE_RESULT,
+    INFERENCE_FAILED,
+    DEVICE_REVOKED,
+    MOOD_ENCOURAGE,
+    BASELINE_CHANGED,
+    DEVICE_MODE_CHANGED,
+)
 
 
 class InferenceResult(TypedDict):
@@ -322,7 +423,15 @@ class BaselineChanged(TypedDict):
     type: Literal["baseline.changed"]
 
 
-ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage | BaselineChanged
+class DeviceModeChanged(TypedDict):
+    """The device was switched between server and private mode: its open sockets switch too."""
+
+    type: Literal["device.mode_changed"]
+    device_id: int
+    mode: DeviceMode
+
+
+ChannelMessage = InferenceResult | InferenceFailed | DeviceRevoked | MoodEncourage | BaselineChanged | DeviceModeChanged
 
 
 def handler_name(message_type: str) -> str:
@@ -348,6 +457,10 @@ def mood_encourage(message: Encourage) -> MoodEncourage:
 
 def baseline_changed() -> BaselineChanged:
     return {"type": "baseline.changed"}
+
+
+def device_mode_changed(*, device_id: int, mode: DeviceMode) -> DeviceModeChanged:
+    return {"type": "device.mode_changed", "device_id": device_id, "mode": mode}
 
 
 # --- Channel layer: groups ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A revoked device's open sockets close at once: the stream's answer to ``accounts.signals.device_revoked``."""
+"""A revoked device's open sockets close at once, and a device switched between server and private mode
+switches its open sockets: the stream's answers to ``accounts.signals``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.dispatch import receiver
 
-from accounts.signals import device_revoked
+from accounts.signals import device_mode_changed, device_revoked
 from moods.stream import messages
 
 logger = logging.getLogger(__name__)
@@ -27,3 +28,18 @@ def close_revoked_device_sockets(*, device_id: int, **_: Any) -> None:
         # The token is refused from now on; an unreachable channel layer leaves the open
         # sockets streaming until they reconnect, which the revoked token cannot.
         logger.exception("could not announce the revocation of device %s", device_id)
+
+
+@receiver(device_mode_changed, dispatch_uid="moods.stream.switch_device_sockets")
+def switch_device_sockets(*, device_id: int, mode: messages.DeviceMode, **_: Any) -> None:
+    """Tell every open socket of the device that it now reads frames on the server, or on the computer."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            messages.device_group(device_id), messages.device_mode_changed(device_id=device_id, mode=mode)
+        )
+    except Exception:
+        # The stored mode is the authority: a socket that missed it takes it up when it reconnects.
+        logger.exception("could not announce the mode change of device %s", device_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -101,7 +102,11 @@ def pair_decide(request: HttpRequest) -> HttpResponse:
 @require_safe
 def devices(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    context = {"devices": selectors.devices_for_user(user=user), "now": timezone.now()}
+    context = {
+        "devices": selectors.devices_for_user(user=user),
+        "now": timezone.now(),
+        "private_mode_offered": settings.SMILE_PRIVATE_MODE_OFFERED,
+    }
     return render(request, "accounts/devices.html", context)
 
 
@@ -130,6 +135,9 @@ def device_mode(request: HttpRequest, device_id: int) -> HttpResponse:
     user = cast(User, request.user)
     device = get_object_or_404(Device, pk=device_id, user=user, revoked_at__isnull=True)
     mode = request.POST.get("mode", "")
+    if mode == Device.Mode.PRIVATE and not settings.SMILE_PRIVATE_MODE_OFFERED:
+        messages.error(request, "Reading on this computer is not offered on this server yet.")
+        return redirect("devices")
     if mode not in Device.Mode.values:
         messages.error(request, "Choose where this device reads your face: on this computer or on the server.")
         return redirect("devices")

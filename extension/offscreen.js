@@ -12,6 +12,11 @@ const TICK_MS = 100;
 const JPEG_QUALITIES = [0.8, 0.65, 0.5];
 // 4400/4429: the server counts errors and rate-limited frames over 60 s; wait them out.
 const LATER_MS = 60000;
+// Private mode (docs/protocol.md): the server refuses this device's frames. Reading on this
+// computer is not in this version yet, so the camera stays off and the popup says why.
+const PRIVATE_MODE_DETAIL =
+  "This browser is set to read your face on this computer, which this version of the extension cannot do yet. " +
+  "Switch it back to the server on the site's Devices page.";
 
 const video = document.getElementById("video");
 const canvas = document.getElementById("canvas");
@@ -92,7 +97,7 @@ function startTicker() {
 
 async function tick() {
   const now = performance.now();
-  if (encoding || !camera || !ready || config?.paused || socket?.readyState !== WebSocket.OPEN) {
+  if (encoding || !camera || !ready || ready.mode === "private" || config?.paused || socket?.readyState !== WebSocket.OPEN) {
     return;
   }
   if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !pacer.ready(now)) {
@@ -213,6 +218,13 @@ async function onServerMessage(data) {
     case "mood":
       tellBackground({ type: "mood", mood: { start: message.start, end: message.end, dominant: message.dominant } });
       break;
+    case "mode":
+      if (ready) {
+        ready = { ...ready, mode: message.mode, baseline: message.baseline };
+        report({ detail: message.mode === "private" ? PRIVATE_MODE_DETAIL : "" });
+        await applyCapture();
+      }
+      break;
     default:
       break; // pong, paused, resumed: nothing to do beyond having heard from the server
   }
@@ -223,7 +235,7 @@ async function onReady(message) {
   backoff.reset();
   tellBackground({ type: "ready", serverCapture: message.capture, maxFps: message.maxFps });
   await applyCapture();
-  report({ connection: "live", detail: "", paused: Boolean(config.paused) });
+  report({ connection: "live", detail: message.mode === "private" ? PRIVATE_MODE_DETAIL : "", paused: Boolean(config.paused) });
   if (config.paused) {
     socket.send(JSON.stringify({ type: "pause" }));
   }
@@ -243,6 +255,10 @@ function sendFeedback({ id, helpful }) {
 /** Start or restart the camera with the settings in force now. */
 async function applyCapture() {
   if (!ready || !config) {
+    return;
+  }
+  if (ready.mode === "private") {
+    stopCamera();
     return;
   }
   const capture = effectiveCapture({

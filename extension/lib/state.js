@@ -31,6 +31,9 @@ export function describeStatus(status, { paired }) {
     case "connecting":
       return "Connecting to the server…";
     case "live":
+      if (status.detail) {
+        return status.detail; // connected, but not reading (private mode in a version that cannot)
+      }
       return status.paused ? "Paused: the camera is off." : "Live: reading your expression.";
     case "reconnecting":
       return status.detail || "Connection lost. Reconnecting…";

@@ -136,9 +136,27 @@ def test_another_method_is_405() -> None:
 
 
 @pytest.fixture
-def browser(client: Client, user: User) -> Client:
+def browser(client: Client, user: User, settings) -> Client:
+    settings.SMILE_PRIVATE_MODE_OFFERED = True
     client.force_login(user)
     return client
+
+
+def test_until_private_mode_is_offered_the_page_only_leads_back_to_the_server(
+    browser: Client, user: User, settings
+) -> None:
+    settings.SMILE_PRIVATE_MODE_OFFERED = False
+    laptop, _ = pair_device(user=user, name="Chrome on laptop")
+    desk, _ = pair_device(user=user, name="Chrome at work")
+    services.set_device_mode(device=desk, mode="private")  # by the extension itself
+    page = browser.get(reverse("devices")).content.decode()
+    assert "Read on this computer</button>" not in page
+    assert 'aria-label="Read the face of Chrome at work on the S.M.I.L.E server"' in page
+    response = browser.post(mode_url(laptop), {"mode": "private"}, follow=True)
+    assert "not offered on this server yet" in response.content.decode()
+    assert Device.objects.get(pk=laptop.pk).mode == "server"
+    browser.post(mode_url(desk), {"mode": "server"})
+    assert Device.objects.get(pk=desk.pk).mode == "server"
 
 
 def test_the_devices_page_says_where_each_device_reads_and_offers_the_other(browser: Client, user: User) -> None:

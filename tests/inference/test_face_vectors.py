@@ -74,7 +74,7 @@ def server_vectors() -> dict[str, Any]:
         found = []
         for detections in DETECTIONS:
             detector = BlazeFaceDetector()
-            detector.raw_outputs = lambda _blob, d=detections: outputs(d)  # type: ignore[method-assign]
+            detector.raw_outputs = lambda _blob, d=detections: outputs(d)  # type: ignore[method-assign,misc]
             box = detector.find_face(gray)
             found.append(None if box is None else [box.x, box.y, box.width, box.height])
         frames.append(

@@ -96,20 +96,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--jaffe", type=Path, default=Path("/work/shared/data/jaffe/jaffe.npz"))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-
+def compare(cases: list[tuple[str, bytes | None, Any]]) -> dict[str, Any]:
+    """Read ``cases`` on both sides; the figures ``main`` prints."""
     import numpy as np
     from playwright.sync_api import sync_playwright
 
     from inference.classifier import EmotionClassifier
     from inference.emotions import EMOTIONS
 
-    cases = frames(args.frames, args.jaffe)
     classifier = EmotionClassifier.from_weights(ROOT / "inference" / "weights" / "emotion_model.tflite")
     server: list[dict[str, float] | None] = []
     server_ms: list[float] = []
@@ -175,6 +169,16 @@ def main() -> None:
         "browser_read_ms_p50": round(statistics.median(r["readMs"] for r in jpeg_reads), 2) if jpeg_reads else None,
         "browser_read_ms_p95": round(percentile([r["readMs"] for r in jpeg_reads], 0.95), 2) if jpeg_reads else None,
     }
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--jaffe", type=Path, default=Path("/work/shared/data/jaffe/jaffe.npz"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    found = compare(frames(args.frames, args.jaffe))
     for name, value in found.items():
         print(f"{name:<28}{value}")
     if args.json:

@@ -79,3 +79,5 @@ vendor: package.json package-lock.json
 	cp node_modules/@litertjs/core/wasm/litert_wasm_internal.js node_modules/@litertjs/core/wasm/litert_wasm_internal.wasm \
 		extension/vendor/litert/
 	node -p "require('./node_modules/@litertjs/core/package.json').version" > extension/vendor/litert/VERSION
+	# The package declares Apache-2.0 but ships no licence text: the same text as MediaPipe's.
+	cp inference/weights/LICENSE.mediapipe.txt extension/vendor/litert/LICENSE.txt

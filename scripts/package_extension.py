@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "extension"
-SHIPPED_SUFFIXES = {".json", ".html", ".js", ".css", ".png", ".wasm"}
+SHIPPED_SUFFIXES = {".json", ".html", ".js", ".css", ".png", ".wasm", ".txt"}
 WEIGHTS = ROOT / "inference" / "weights"
 # Shipped as models/<name>: (source file, whether its batch must be fixed at 1).
 MODELS = {
@@ -64,10 +64,13 @@ def static_batch(content: bytes) -> bytes:
 
 def model_files() -> dict[str, bytes]:
     """``models/<name>`` -> the bytes private mode runs."""
-    return {
+    files = {
         f"models/{name}": static_batch(path.read_bytes()) if fix else path.read_bytes()
         for name, (path, fix) in MODELS.items()
     }
+    # BlazeFace's licence (Apache-2.0) goes with it; the expression model is the project's own.
+    files["models/LICENSE.blazeface.txt"] = (WEIGHTS / "LICENSE.mediapipe.txt").read_bytes()
+    return files
 
 
 def write_models(target: Path) -> list[Path]:

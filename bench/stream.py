@@ -206,6 +206,30 @@ async def run_private_client(
                         elif kind == "mood":
                             tally.windows_told += 1
 
+            window_start = datetime.now(UTC)
+
+            async def send_window() -> None:
+                nonlocal window_start
+                window_end = datetime.now(UTC)
+                frames = max(1, int(fps * (window_end - window_start).total_seconds()))
+                key = str(uuid.uuid4())
+                summary = {
+                    "type": "summary",
+                    "v": 1,
+                    "key": key,
+                    "start": window_start.isoformat(),
+                    "end": window_end.isoformat(),
+                    "frames": frames,
+                    "faces": frames,
+                    "scores": PRIVATE_SCORES,
+                    "uncertain": frames < 3,
+                    "baseline": False,
+                }
+                sent_at[key] = time.perf_counter()
+                await socket.send(json.dumps(summary))
+                tally.summaries_sent += 1
+                window_start = window_end + timedelta(milliseconds=1)
+
             receiver = asyncio.create_task(receive())
             try:
                 started = time.perf_counter()
@@ -215,30 +239,14 @@ async def run_private_client(
                 while time.perf_counter() - started < seconds and not receiver.done():
                     now = time.perf_counter()
                     if now >= next_window:
-                        window_end = datetime.now(UTC)
-                        frames = max(1, int(fps * (window_end - window_start).total_seconds()))
-                        key = str(uuid.uuid4())
-                        summary = {
-                            "type": "summary",
-                            "v": 1,
-                            "key": key,
-                            "start": window_start.isoformat(),
-                            "end": window_end.isoformat(),
-                            "frames": frames,
-                            "faces": frames,
-                            "scores": PRIVATE_SCORES,
-                            "uncertain": frames < 3,
-                            "baseline": False,
-                        }
-                        sent_at[key] = time.perf_counter()
-                        await socket.send(json.dumps(summary))
-                        tally.summaries_sent += 1
-                        window_start = window_end + timedelta(milliseconds=1)
+                        await send_window()
                         next_window += window_seconds
                     if now >= next_ping:
                         await socket.send(json.dumps({"type": "ping"}))
                         next_ping += PING_SECONDS
-                    await asyncio.sleep(max(0.0, min(next_window, next_ping) - time.perf_counter()))
+                    await asyncio.sleep(max(0.0, min(next_window, next_ping, started + seconds) - time.perf_counter()))
+                if not receiver.done():  # Stop: the open window goes too, as the extension sends it
+                    await send_window()
                 drain_until = time.perf_counter() + DRAIN_SECONDS
                 while sent_at and time.perf_counter() < drain_until and not receiver.done():
                     await asyncio.sleep(0.05)

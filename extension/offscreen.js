@@ -10,6 +10,7 @@ import { adjustScores, parseBaseline } from "./lib/baseline.js";
 import { decodedSize, grayFromRGBA } from "./lib/faces.js";
 import {
   closeAction,
+  EMOTIONS,
   effectiveCapture,
   FramePacer,
   parseServerMessage,
@@ -30,6 +31,8 @@ const LATER_MS = 60000;
 // Closed windows kept until the server says it stored them (or refused them for good).
 const MAX_OUTBOX = 120;
 const RESEND_MS = 60000;
+const TOO_FEW_FACES = "Too few frames showed a face. Sit facing the camera in good light, then calibrate again.";
+const CANCELLED = "Calibration cancelled. Your earlier baseline, if any, is still in use.";
 
 const video = document.getElementById("video");
 const canvas = document.getElementById("canvas");
@@ -42,6 +45,8 @@ let aggregator = null; // WindowAggregator while reading in private mode
 let baseline = null; // {excess} from the server, applied to every frame before aggregation
 let baselineApplied = false; // whether it adjusted a frame of the open window
 const outbox = new Map(); // key -> summary message, until summary_saved
+// A calibration read here: the frames' raw scores until `until`, then sent as calibrate_faces.
+let calibrating = null; // {until, seconds, faces: number[][]}
 let resendTimer = null;
 
 let config = null; // {streamUrl, token, capture, customized, paused}
@@ -190,6 +195,18 @@ async function readHere(now) {
     if (!ready || ready.mode !== "private" || config?.paused) {
       return; // switched or paused while reading: the frame counts nowhere
     }
+    if (calibrating && reading.face) {
+      calibrating.faces.push(EMOTIONS.map((emotion) => Number(reading.scores[emotion].toFixed(4))));
+      tellBackground({
+        type: "calibration",
+        calibration: {
+          type: "calibration_progress",
+          secondsLeft: Math.max(0, (calibrating.until - Date.now()) / 1000),
+          faces: calibrating.faces.length,
+          at: Date.now(),
+        },
+      });
+    }
     let scores = null;
     if (reading.face) {
       scores = adjustScores(reading.scores, baseline);
@@ -211,6 +228,20 @@ async function readHere(now) {
 }
 
 function closeDueWindow() {
+  if (calibrating && Date.now() >= calibrating.until) {
+    // The server judges it as its own calibration would (too few faces, not at rest, or a baseline).
+    const most = Math.floor(ready.maxFps * calibrating.seconds) + Math.max(1, Math.ceil(ready.maxFps));
+    const faces = calibrating.faces.slice(-most);
+    calibrating = null;
+    if (socket?.readyState === WebSocket.OPEN && faces.length) {
+      socket.send(JSON.stringify({ type: "calibrate_faces", faces }));
+    } else {
+      tellBackground({
+        type: "calibration",
+        calibration: { type: "calibration_refused", code: "too_few_faces", message: TOO_FEW_FACES, at: Date.now() },
+      });
+    }
+  }
   if (aggregator?.due(Date.now())) {
     queueWindow(aggregator.close(Date.now()));
   }
@@ -355,6 +386,12 @@ async function onServerMessage(data) {
       tellBackground({ type: "feedback_saved", id: message.id });
       break;
     case "calibration_progress":
+      if (ready?.mode === "private" && !calibrating && message.faces === 0) {
+        // Private mode: the server says how long; the frames are read and collected here.
+        calibrating = { until: Date.now() + message.secondsLeft * 1000, seconds: message.secondsLeft, faces: [] };
+      }
+      tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
+      break;
     case "calibrated":
     case "calibration_refused":
       tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
@@ -526,6 +563,16 @@ chrome.runtime.onMessage.addListener((message) => {
       break;
     case "calibrate_start":
     case "calibrate_cancel":
+      if (ready?.mode === "private") {
+        calibrating = null; // a new start begins afresh when the server answers; a cancel ends it here
+        if (message.type === "calibrate_cancel") {
+          tellBackground({
+            type: "calibration",
+            calibration: { type: "calibration_refused", code: "cancelled", message: CANCELLED, at: Date.now() },
+          });
+          break;
+        }
+      }
       if (socket?.readyState === WebSocket.OPEN && ready) {
         socket.send(JSON.stringify({ type: message.type }));
       }

@@ -68,8 +68,7 @@ async function renderState() {
   $("resume").hidden = !running || !isPaused;
   renderLatest(readingToShow({ running, paused: isPaused, latest }));
   const { calibration = null } = await chrome.storage.session.get("calibration");
-  // Calibrating reads frames on the server: not offered while they are read on this computer.
-  renderCalibration(running && !isPaused && status.connection === "live" && state.mode !== "private", calibration);
+  renderCalibration(running && !isPaused && status.connection === "live", calibration);
   try {
     $("history").href = `${parseServerUrl(state.server).origin}/history/`;
   } catch {

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -23,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
+from inference.emotions import EMOTIONS
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
@@ -169,8 +171,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
         elif kind == messages.RESUME:
             self.session.paused = False
             await self.send_json(messages.resumed())
+        elif kind == messages.CALIBRATE_START and self.mode == "private":
+            # The computer collects the frames' raw scores and sends them (``calibrate_faces``).
+            await self.send_json(messages.calibration_progress(seconds_left=self.calibration.seconds, faces=0))
         elif kind == messages.CALIBRATE_START:
             await self.send_json(self.calibration.start())
+        elif message is not None and kind == messages.CALIBRATE_FACES:
+            await self.calibrate_faces(message)
         elif kind == messages.CALIBRATE_CANCEL:
             cancelled = self.calibration.cancel()
             if cancelled is not None:
@@ -221,6 +228,28 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.reply(self.session.summary_error("unavailable", key=checked.key, detail=detail))
             return
         self.in_background(self.answer_summary(asyncio.wrap_future(stored), key=checked.key))
+
+    async def calibrate_faces(self, message: dict[str, Any]) -> None:
+        """Private mode: a calibration read on the computer (its frames' raw scores), judged as the server's."""
+        if self.mode != "private" or self.user_id is None:
+            detail = "This device reads frames on the server: calibrate by sending frames."
+            await self.reply(self.session.summary_error("not_private_mode", key=None, detail=detail))
+            return
+        if not self.session.summary_allowed():
+            detail = f"At most {MAX_SUMMARIES} summaries or calibrations a minute; calibrate again later."
+            await self.reply(self.session.summary_error("summary_rate_limited", key=None, detail=detail))
+            return
+        limits = self.session.limits
+        most = math.floor(limits.max_fps * self.calibration.seconds) + max(1, math.ceil(limits.max_fps))
+        rows = summaries.check_calibration_faces(message.get("faces"), max_faces=most)
+        if isinstance(rows, summaries.Refusal):
+            await self.reply(self.session.summary_error(rows.code, key=None, detail=rows.detail))
+            return
+        self.calibration.start()
+        for row in rows:
+            self.calibration.observe(dict(zip(EMOTIONS, row, strict=True)))
+        self.calibration.started = self.calibration.clock() - self.calibration.seconds  # its time is up
+        await self.finish_calibration()
 
     async def answer_summary(self, stored: asyncio.Future[summaries.Stored | summaries.Refusal], *, key: str) -> None:
         try:

@@ -41,8 +41,10 @@ RESUME: Final = "resume"
 FEEDBACK: Final = "feedback"
 CALIBRATE_START: Final = "calibrate_start"
 CALIBRATE_CANCEL: Final = "calibrate_cancel"
-# Private mode: one closed window's summary (``moods.stream.summaries``).
+# Private mode: one closed window's summary (``moods.stream.summaries``), and a calibration's
+# raw face scores, read on the computer.
 SUMMARY: Final = "summary"
+CALIBRATE_FACES: Final = "calibrate_faces"
 
 DeviceMode = Literal["server", "private"]
 DropReason = Literal["busy", "rate_limited", "paused", "unavailable"]

@@ -165,6 +165,21 @@ def check_summary(
     return Summary(key=key, window=window)
 
 
+def check_calibration_faces(value: object, *, max_faces: int) -> list[list[float]] | Refusal:
+    """A private-mode calibration's raw scores: 1 to ``max_faces`` rows, each seven scores summing to 1."""
+    if not isinstance(value, list) or not 1 <= len(value) <= max_faces:
+        return Refusal("bad_summary", f"faces must be a list of 1 to {max_faces} readings.")
+    rows = []
+    for row in value:
+        if not isinstance(row, list) or len(row) != len(EMOTIONS):
+            return Refusal("bad_scores", f"each reading must be a list of {len(EMOTIONS)} scores.")
+        scores = _scores(dict(zip(EMOTIONS, row, strict=True)))
+        if isinstance(scores, str):
+            return Refusal("bad_scores", scores)
+        rows.append([scores[emotion] for emotion in EMOTIONS])
+    return rows
+
+
 @dataclass(frozen=True)
 class Stored:
     """A summary stored: the window as stored, and the ``encourage`` message if the rule fired."""

@@ -525,6 +525,12 @@ def test_in_private_mode_no_frame_reaches_the_socket_while_windows_are_stored_an
         # Shown: the popup refreshes today's summary from the stored window.
         expect(popup.locator("#summary")).to_contain_text(re.compile(r"^Mostly \w+ today"))
         screenshot(popup, "private-live")
+        # Calibrating reads here too: the smiling astronaut is refused as the server refuses it.
+        popup.get_by_role("button", name="Calibrate to my resting face").click()
+        expect(popup.locator("#calibration-status")).to_contain_text("Calibrating")
+        expect(popup.locator("#calibration-status")).to_have_text(
+            re.compile(r"^Not calibrated: Your face did not look at rest"), timeout=TIMEOUT_MS
+        )
         popup.get_by_role("button", name="Stop").click()
         expect(popup.locator("#camera")).to_have_text("Camera off")
 
@@ -532,7 +538,17 @@ def test_in_private_mode_no_frame_reaches_the_socket_while_windows_are_stored_an
         sent = [json.loads(text) for text in sniffer.texts]
         summaries = [message for message in sent if message.get("type") == "summary"]
         assert len(summaries) >= len(events)
-        assert {message["type"] for message in sent} <= {"auth", "ping", "pause", "resume", "summary"}
+        assert {message["type"] for message in sent} <= {
+            "auth",
+            "ping",
+            "pause",
+            "resume",
+            "summary",
+            "calibrate_start",
+            "calibrate_faces",
+        }
+        calibration = next(message for message in sent if message["type"] == "calibrate_faces")
+        assert all(len(row) == 7 for row in calibration["faces"])  # seven numbers a frame, never a frame
         assert max(len(text) for text in sniffer.texts) < 1024  # numbers, never an image
 
         # And back: on the server, frames flow again.

@@ -16,7 +16,7 @@ from accounts import services as account_services
 from accounts.models import Device, User
 from inference.baseline import Baseline
 from inference.classifier import FrameResult
-from moods.models import MoodEvent
+from moods.models import MoodEvent, PersonalBaseline
 from moods.personal.services import forget_baseline, save_baseline
 from moods.stream import consumer as consumers
 from moods.stream import dispatch
@@ -236,3 +236,71 @@ async def test_a_private_socket_hears_when_the_baseline_changes(user: User, priv
     assert news["baseline"]["excess"]["sad"] == pytest.approx(float(CALM.excess()[4]), abs=1e-6)
     await database_sync_to_async(forget_baseline)(user_id=user.pk)
     assert await private.receive_json_from(timeout=5) == {"type": "baseline", "baseline": None}
+
+
+RESTING = [0.01, 0.0, 0.02, 0.02, 0.25, 0.0, 0.70]  # a resting face that reads a little sad
+SMILING = [0.0, 0.0, 0.0, 0.9, 0.0, 0.05, 0.05]
+
+
+async def test_calibrate_start_in_private_mode_only_says_how_long_the_computer_collects(
+    private: WebsocketCommunicator,
+) -> None:
+    await private.send_json_to({"type": "calibrate_start"})
+    assert await private.receive_json_from(timeout=5) == {
+        "type": "calibration_progress",
+        "seconds_left": 20.0,
+        "faces": 0,
+    }
+    await private.send_json_to({"type": "ping"})  # no server-side collection runs out into a refusal
+    assert await private.receive_json_from(timeout=5) == {"type": "pong"}
+
+
+async def test_a_calibration_read_on_the_computer_makes_the_baseline_the_server_would(
+    user: User, private: WebsocketCommunicator
+) -> None:
+    await private.send_json_to({"type": "calibrate_faces", "faces": [RESTING] * 12})
+    calibrated = await private.receive_json_from(timeout=5)
+    assert (calibrated["type"], calibrated["faces"]) == ("calibrated", 12)
+    news = await private.receive_json_from(timeout=5)  # the new baseline, to apply from now on
+    assert news["type"] == "baseline"
+    assert news["baseline"]["excess"]["sad"] > 0
+    stored = await database_sync_to_async(lambda: PersonalBaseline.objects.get(user=user).faces)()
+    assert stored == 12
+
+
+@pytest.mark.parametrize(
+    ("faces", "code"),
+    [([SMILING] * 12, "not_at_rest"), ([RESTING] * 3, "too_few_faces")],
+)
+async def test_a_calibration_read_on_the_computer_is_refused_as_the_servers_would_be(
+    user: User, private: WebsocketCommunicator, faces: list[list[float]], code: str
+) -> None:
+    await private.send_json_to({"type": "calibrate_faces", "faces": faces})
+    refused = await private.receive_json_from(timeout=5)
+    assert (refused["type"], refused["code"]) == ("calibration_refused", code)
+    assert not await database_sync_to_async(PersonalBaseline.objects.filter(user=user).exists)()
+
+
+@pytest.mark.parametrize(
+    ("faces", "code"),
+    [
+        ([[0.5, 0.5, 0.2, 0.0, 0.0, 0.0, 0.0]] * 12, "bad_scores"),
+        ([[0.5, 0.5]] * 12, "bad_scores"),
+        ([RESTING] * 43, "bad_summary"),  # more than 20 s at 2 frames/s (+2)
+        ([], "bad_summary"),
+        ("all of them", "bad_summary"),
+    ],
+)
+async def test_a_malformed_calibration_is_refused_precisely(
+    private: WebsocketCommunicator, faces: object, code: str
+) -> None:
+    await private.send_json_to({"type": "calibrate_faces", "faces": faces})
+    refused = await private.receive_json_from(timeout=5)
+    assert (refused["type"], refused["code"]) == ("error", code)
+
+
+async def test_a_server_mode_device_may_not_send_a_calibrations_scores(paired: tuple[Device, str]) -> None:
+    communicator, _ = await connect(paired[1])
+    await communicator.send_json_to({"type": "calibrate_faces", "faces": [RESTING] * 12})
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "not_private_mode"
+    await communicator.disconnect()

@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest node-test extension install clean certs vendor
+.PHONY: run test lint typecheck migrations-check pytest node-test extension extension-models install clean certs vendor
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "S.M.I.L.E needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -43,6 +43,10 @@ node-test:
 extension: $(INSTALLED)
 	$(BIN)/python scripts/package_extension.py --out dist
 
+# The models private mode runs, into the unpacked extension (extension/models/, ignored by git).
+extension-models: $(INSTALLED)
+	$(BIN)/python scripts/package_extension.py --models
+
 test: lint typecheck migrations-check node-test pytest
 
 # A local CA and a certificate for localhost under certs/ (git-ignored); FORCE=1 makes a new CA.
@@ -65,3 +69,15 @@ vendor: package.json package-lock.json
 	mkdir -p tests/browser/vendor/axe-core
 	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE tests/browser/vendor/axe-core/
 	node -p "require('./node_modules/axe-core/package.json').version" > tests/browser/vendor/axe-core/VERSION
+	# LiteRT.js runs the served .tflite files in the extension's offscreen document (private mode,
+	# docs/extension.md): its ES module (the bare import of its helper made relative), the helper,
+	# and the one WebAssembly build Chrome >= 116 loads (relaxed SIMD, no threads, no JSPI).
+	mkdir -p extension/vendor/litert
+	sed -e '/^\/\/# sourceMappingURL=/d' -e 's#from "@litertjs/wasm-utils"#from "./wasm-utils.js"#' \
+		node_modules/@litertjs/core/dist/index.js > extension/vendor/litert/litert.js
+	sed '/^\/\/# sourceMappingURL=/d' node_modules/@litertjs/wasm-utils/dist/index.js > extension/vendor/litert/wasm-utils.js
+	cp node_modules/@litertjs/core/wasm/litert_wasm_internal.js node_modules/@litertjs/core/wasm/litert_wasm_internal.wasm \
+		extension/vendor/litert/
+	node -p "require('./node_modules/@litertjs/core/package.json').version" > extension/vendor/litert/VERSION
+	# The package declares Apache-2.0 but ships no licence text: the same text as MediaPipe's.
+	cp inference/weights/LICENSE.mediapipe.txt extension/vendor/litert/LICENSE.txt

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
-from accounts import limits, pairing
+from accounts import limits, pairing, services
 from accounts.bearer import device_endpoint
 from accounts.models import Device
 from accounts.tokens import format_user_code
-from common.api import INVALID_REQUEST, ApiError, json_endpoint, rate_limited
+from common.api import INVALID_REQUEST, ApiError, json_endpoint, rate_limited, read_json_object
 from common.ratelimit import client_ip
 
 # Device codes are 43 characters; anything much longer is not one of ours.
@@ -82,3 +82,17 @@ def device_revoke(request: HttpRequest, device: Device) -> JsonResponse:
     """The extension's Unpair: its own token stops working at once (already revoked: the same answer)."""
     pairing.revoke_device(user=device.user, device=device)
     return JsonResponse({"device_id": device.pk, "revoked": True})
+
+
+@device_endpoint("GET", "POST")
+def device_mode(request: HttpRequest, device: Device) -> JsonResponse:
+    """Where the device's frames are read: GET says, POST ``{"mode": "private"|"server"}`` switches (no re-pairing)."""
+    if request.method == "POST":
+        try:
+            mode = _required(read_json_object(request), "mode")
+            if not isinstance(mode, str) or mode not in Device.Mode.values:
+                raise ApiError(400, INVALID_REQUEST, f"mode must be one of: {', '.join(Device.Mode.values)}.")
+        except ApiError as error:
+            return error.response()
+        services.set_device_mode(device=device, mode=mode)
+    return JsonResponse({"device_id": device.pk, "mode": device.mode})

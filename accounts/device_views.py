@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import limits, pairing, selectors
+from accounts import limits, pairing, selectors, services
 from accounts.extension_download import extension_zip
 from accounts.forms import PairCodeForm, refuse_without_validating
 from accounts.models import Device, PairingRequest, User
@@ -103,7 +103,11 @@ def pair_decide(request: HttpRequest) -> HttpResponse:
 @require_safe
 def devices(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    context = {"devices": selectors.devices_for_user(user=user), "now": timezone.now()}
+    context = {
+        "devices": selectors.devices_for_user(user=user),
+        "now": timezone.now(),
+        "private_mode_offered": settings.SMILE_PRIVATE_MODE_OFFERED,
+    }
     return render(request, "accounts/devices.html", context)
 
 
@@ -144,3 +148,27 @@ def download_extension(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(package.data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
     return response
+
+
+@login_required
+@require_POST
+def device_mode(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Switch an active device between reading on the server and reading on the computer (private)."""
+    user = cast(User, request.user)
+    device = get_object_or_404(Device, pk=device_id, user=user, revoked_at__isnull=True)
+    mode = request.POST.get("mode", "")
+    if mode == Device.Mode.PRIVATE and not settings.SMILE_PRIVATE_MODE_OFFERED:
+        messages.error(request, "Reading on this computer is not offered on this server yet.")
+        return redirect("devices")
+    if mode not in Device.Mode.values:
+        messages.error(request, "Choose where this device reads your face: on this computer or on the server.")
+        return redirect("devices")
+    services.set_device_mode(device=device, mode=mode)
+    if mode == Device.Mode.PRIVATE:
+        messages.success(
+            request,
+            f"“{device.name}” now reads your face on its own computer: only each minute's summary is sent.",
+        )
+    else:
+        messages.success(request, f"“{device.name}” now sends frames to the S.M.I.L.E server to be read.")
+    return redirect("devices")

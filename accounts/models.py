@@ -76,6 +76,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Device(models.Model):
     """A paired extension. Its access token is stored only as a SHA-256 hash."""
 
+    class Mode(models.TextChoices):
+        # Where the device's frames are read (docs/protocol.md, "Private mode").
+        SERVER = "server", "On the S.M.I.L.E server"
+        PRIVATE = "private", "On this computer (private)"
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices")
     name = models.CharField(max_length=80)
     # Unique, hence indexed: the stream looks devices up by the hash of the token they present.
@@ -83,6 +88,8 @@ class Device(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Switchable at any time (no re-pairing): the device's open sockets take it up at once.
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.SERVER)
 
     class Meta:
         ordering = ("-created_at", "-id")

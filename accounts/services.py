@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import notices
-from accounts.models import User, validate_time_zone
+from accounts.models import Device, User, validate_time_zone
+from accounts.signals import device_mode_changed
 
 
 @sensitive_variables("password")
@@ -65,3 +66,22 @@ def delete_account(*, user: User) -> None:
     """
     with transaction.atomic():
         user.delete()
+
+
+def set_device_mode(*, device: Device, mode: str) -> Device:
+    """Read the device's frames on the server or, in private mode, on the user's computer.
+
+    Raises ``ValueError`` for a mode that is not one of ``Device.Mode``. No re-pairing: once the
+    change has committed, the device's open sockets are told (``device_mode_changed``) and switch.
+    """
+    if mode not in Device.Mode.values:
+        raise ValueError(f"mode must be one of {', '.join(Device.Mode.values)}")
+    with transaction.atomic():
+        changed = Device.objects.filter(pk=device.pk).exclude(mode=mode).update(mode=mode)
+        if changed:
+            device_id, user_id = device.pk, device.user_id
+            transaction.on_commit(
+                lambda: device_mode_changed.send_robust(sender=Device, user_id=user_id, device_id=device_id, mode=mode)
+            )
+    device.mode = mode
+    return device

@@ -19,6 +19,13 @@ what the duration allows, CPU ms per result and the peak RSS of each server proc
 summed). One step also prints each process's RSS at its start (idle), 10%, 50% and end.
 ``--ramp`` prints one line a step and the most clients whose p95 stayed under
 ``--target-p95-ms`` with at least 99% of their frames scored.
+
+``--private N`` runs N more devices in private mode beside them (``bench/stream.py``
+``run_private_client``: no frame, one window summary every ``--window-seconds`` and a ping every
+20 s, as the extension sends them) and prints their summaries sent, acknowledged and stored, the
+summaries' round trip and errors. With ``--clients 0`` the server's CPU is theirs alone: it prints
+CPU ms per summary and per private client and minute, and how many private clients two cores hold
+at that cost.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.native_stack import bench_stack  # noqa: E402
-from bench.stream import create_devices, figures, print_figures, run_clients  # noqa: E402
+from bench.stream import Tally, create_devices, figures, percentile, print_figures, run_clients  # noqa: E402
 
 # After the clients close, the windows they stored are written by each daphne's writer thread.
 SETTLE_SECONDS = 20.0
@@ -191,10 +198,46 @@ def windows_written(device_ids: list[int], *, want: int, settle: float = SETTLE_
         time.sleep(0.5)
 
 
+def private_figures(
+    tally: Tally, *, written: int, cpu: dict[str, float], clients: int, seconds: float
+) -> dict[str, Any]:
+    """The private-mode clients' figures; CPU per summary only when they ran alone (``--clients 0``)."""
+    ordered = sorted(tally.summary_latencies)
+    total_cpu = sum(cpu.values())
+    figures_: dict[str, Any] = {
+        "private_clients": clients,
+        "summaries_sent": tally.summaries_sent,
+        "summaries_saved": tally.summaries_saved,
+        "summaries_stored": written,
+        "summary_p50_ms": round(percentile(ordered, 0.5) * 1000, 1),
+        "summary_p95_ms": round(percentile(ordered, 0.95) * 1000, 1),
+        "private_errors": dict(tally.errors),
+        "private_failed_sockets": dict(tally.failed),
+        "private_closes": {str(code): count for code, count in sorted(tally.closes.items())},
+        "server_cpu_s": round(total_cpu, 2),
+    }
+    if clients and tally.summaries_saved:
+        per_minute = total_cpu * 1000 / (clients * seconds / 60)
+        figures_["cpu_ms_per_summary"] = round(total_cpu * 1000 / tally.summaries_saved, 2)
+        figures_["cpu_ms_per_private_client_minute"] = round(per_minute, 2)
+        # Two cores give 120 000 CPU ms a minute.
+        figures_["private_clients_per_two_cores"] = int(120_000 / per_minute) if per_minute else None
+    return figures_
+
+
 def run_step(
-    *, stack: Any, sampler: MemorySampler, clients: int, fps: float, seconds: float, window_seconds: int
+    *,
+    stack: Any,
+    sampler: MemorySampler,
+    clients: int,
+    fps: float,
+    seconds: float,
+    window_seconds: int,
+    private: int = 0,
 ) -> dict[str, Any]:
     devices = create_devices(clients, label="bench/capacity.py")
+    private_devices = create_devices(private, label="bench/capacity.py private", mode="private")
+    private_tally = Tally()
     started = time.monotonic()
     tally, elapsed = asyncio.run(
         run_clients(
@@ -204,15 +247,29 @@ def run_step(
             fps=fps,
             seconds=seconds,
             cafile=str(stack.ca_cert),
+            private_tokens=[token for _, token in private_devices],
+            window_seconds=window_seconds,
+            private_tally=private_tally,
         )
     )
     told = tally.windows_told + tally.windows_untold
     written = windows_written([device_id for device_id, _ in devices], want=told)
+    private_written = windows_written(
+        [device_id for device_id, _ in private_devices], want=private_tally.summaries_saved, settle=2.0
+    )
     finished = time.monotonic()
     rows = sampler.between(started, finished)
     cpu = sampler.cpu_used(started, finished)
     fewest, most = expected_by_duration(clients=clients, seconds=seconds, window_seconds=window_seconds)
+    private_part = (
+        private_figures(
+            private_tally, written=private_written, cpu=cpu if not clients else {}, clients=private, seconds=seconds
+        )
+        if private
+        else {}
+    )
     return {
+        **private_part,
         "clients": clients,
         "fps": fps,
         "seconds": seconds,
@@ -243,6 +300,19 @@ def print_step(step: dict[str, Any]) -> None:
     )
     cpu = step["cpu_ms_per_result"]
     print("CPU ms/result   " + "  ".join(f"{name} {value}" for name, value in cpu.items()))
+    if step.get("private_clients"):
+        print(
+            f"private mode    {step['private_clients']} clients: summaries sent {step['summaries_sent']}, "
+            f"saved {step['summaries_saved']}, stored {step['summaries_stored']}; round trip "
+            f"p50 {step['summary_p50_ms']} ms p95 {step['summary_p95_ms']} ms; errors {step['private_errors']} "
+            f"failed {step['private_failed_sockets']} closes {step['private_closes']}"
+        )
+        if "cpu_ms_per_summary" in step:
+            print(
+                f"private CPU     {step['server_cpu_s']} s in all: {step['cpu_ms_per_summary']} ms/summary, "
+                f"{step['cpu_ms_per_private_client_minute']} ms per client-minute: "
+                f"~{step['private_clients_per_two_cores']} private clients per two cores"
+            )
     print("peak RSS MiB    " + "  ".join(f"{name} {value:.0f}" for name, value in step["peak_rss_mib"].items()))
     for moment, row in step["rss_mib"].items():
         print(f"RSS MiB at {moment:>4} " + "  ".join(f"{name} {value:.0f}" for name, value in row.items()))
@@ -302,6 +372,7 @@ def main() -> None:
     parser.add_argument("--target-p95-ms", type=float, default=300.0)
     parser.add_argument("--pause-seconds", type=float, default=5.0, help="rest between ramp steps")
     parser.add_argument("--json", action="store_true", help="also print every step as one JSON line")
+    parser.add_argument("--private", type=int, default=0, help="devices in private mode beside the clients")
     args = parser.parse_args()
     steps = [int(part) for part in args.ramp.split(",")] if args.ramp else [args.clients]
 
@@ -321,6 +392,7 @@ def main() -> None:
                 fps=args.fps,
                 seconds=args.seconds,
                 window_seconds=args.window_seconds,
+                private=args.private,
             )
             results.append(step)
             stack.site.assert_running()

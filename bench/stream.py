@@ -53,6 +53,10 @@ class Tally:
     # telling (a face answered after the closing ``pause``, stored when the socket closes).
     windows_told: int = 0
     windows_untold: int = 0
+    # Private-mode clients: summaries sent, acknowledged (``summary_saved``), and their round trips.
+    summaries_sent: int = 0
+    summaries_saved: int = 0
+    summary_latencies: list[float] = field(default_factory=list)
 
 
 def face_frames(count: int) -> list[bytes]:
@@ -145,11 +149,121 @@ async def run_client(
         tally.failed[type(exc).__name__] += 1
 
 
+# A private-mode client's mood: what its own reading would send (the server cannot tell).
+PRIVATE_SCORES = {
+    "angry": 0.02,
+    "disgust": 0.01,
+    "fear": 0.02,
+    "happy": 0.05,
+    "sad": 0.7,
+    "surprise": 0.0,
+    "neutral": 0.2,
+}
+PING_SECONDS = 20.0
+
+
+async def run_private_client(
+    url: str,
+    origin: str,
+    token: str,
+    fps: float,
+    seconds: float,
+    window_seconds: float,
+    tally: Tally,
+    start_delay: float,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """One device in private mode: auth, then for ``seconds`` one window summary every ``window_seconds``
+    (as read at ``fps`` on the computer) and a ping every 20 s, as the extension does; no frame."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    import websockets
+    from websockets.typing import Origin
+
+    await asyncio.sleep(start_delay)
+    sent_at: dict[str, float] = {}
+    try:
+        async with websockets.connect(url, origin=Origin(origin), max_size=2**20, open_timeout=30, ssl=tls) as socket:
+            await socket.send(json.dumps({"type": "auth", "token": token}))
+            ready = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if ready.get("type") != "ready" or ready.get("mode") != "private":
+                tally.failed[f"not ready in private mode: {ready.get('type')}/{ready.get('mode')}"] += 1
+                return
+
+            async def receive() -> None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    async for raw in socket:
+                        message = json.loads(raw)
+                        kind = message.get("type")
+                        if kind == "summary_saved":
+                            tally.summaries_saved += 1
+                            if (t := sent_at.pop(message.get("key"), None)) is not None:
+                                tally.summary_latencies.append(time.perf_counter() - t)
+                        elif kind == "error":
+                            tally.errors[message.get("code", "?")] += 1
+                            sent_at.pop(message.get("key"), None)
+                        elif kind == "mood":
+                            tally.windows_told += 1
+
+            window_start = datetime.now(UTC)
+
+            async def send_window() -> None:
+                nonlocal window_start
+                window_end = datetime.now(UTC)
+                frames = max(1, int(fps * (window_end - window_start).total_seconds()))
+                key = str(uuid.uuid4())
+                summary = {
+                    "type": "summary",
+                    "v": 1,
+                    "key": key,
+                    "start": window_start.isoformat(),
+                    "end": window_end.isoformat(),
+                    "frames": frames,
+                    "faces": frames,
+                    "scores": PRIVATE_SCORES,
+                    "uncertain": frames < 3,
+                    "baseline": False,
+                }
+                sent_at[key] = time.perf_counter()
+                await socket.send(json.dumps(summary))
+                tally.summaries_sent += 1
+                window_start = window_end + timedelta(milliseconds=1)
+
+            receiver = asyncio.create_task(receive())
+            try:
+                started = time.perf_counter()
+                window_start = datetime.now(UTC)
+                next_window = started + window_seconds
+                next_ping = started + PING_SECONDS
+                while time.perf_counter() - started < seconds and not receiver.done():
+                    now = time.perf_counter()
+                    if now >= next_window:
+                        await send_window()
+                        next_window += window_seconds
+                    if now >= next_ping:
+                        await socket.send(json.dumps({"type": "ping"}))
+                        next_ping += PING_SECONDS
+                    await asyncio.sleep(max(0.0, min(next_window, next_ping, started + seconds) - time.perf_counter()))
+                if not receiver.done():  # Stop: the open window goes too, as the extension sends it
+                    await send_window()
+                drain_until = time.perf_counter() + DRAIN_SECONDS
+                while sent_at and time.perf_counter() < drain_until and not receiver.done():
+                    await asyncio.sleep(0.05)
+            except websockets.ConnectionClosed:
+                pass
+            await socket.close()
+            await receiver
+            tally.closes[socket.close_code if socket.close_code is not None else 1006] += 1
+    except Exception as exc:  # a load test reports failures, it does not stop at the first
+        tally.failed[type(exc).__name__] += 1
+
+
 def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def create_devices(count: int, *, label: str = "bench/stream.py") -> list[tuple[int, str]]:
+def create_devices(count: int, *, label: str = "bench/stream.py", mode: str = "server") -> list[tuple[int, str]]:
     """``count`` paired devices, each of its own bench user, in the configured database: (device id, token).
 
     Tokens are stored only as their hash (``accounts.tokens``), as pairing stores them.
@@ -167,7 +281,7 @@ def create_devices(count: int, *, label: str = "bench/stream.py") -> list[tuple[
         for index in range(count):
             user = User.objects.create_user(email=f"bench-{run}-{index}@smile.invalid", display_name="Bench")
             token = new_secret()
-            device = Device.objects.create(user=user, name=label, token_hash=hash_secret(token))
+            device = Device.objects.create(user=user, name=label, token_hash=hash_secret(token), mode=mode)
             devices.append((device.pk, token))
     return devices
 
@@ -181,18 +295,47 @@ def create_tokens(count: int) -> list[str]:
 
 
 async def run_clients(
-    *, url: str, origin: str, tokens: list[str], fps: float, seconds: float, cafile: str | None = None
+    *,
+    url: str,
+    origin: str,
+    tokens: list[str],
+    fps: float,
+    seconds: float,
+    cafile: str | None = None,
+    private_tokens: list[str] | None = None,
+    window_seconds: float = 60.0,
+    private_tally: Tally | None = None,
 ) -> tuple[Tally, float]:
-    """One client per token, started spread over one frame period; the tally and the seconds it all took."""
-    frames = face_frames(20)
+    """One client per token, started spread over one frame period; the tally and the seconds it all took.
+
+    ``private_tokens``: devices in private mode, run beside them (one summary a window each, started
+    spread over one window), tallied in ``private_tally``.
+    """
+    frames = face_frames(20) if tokens else []
     tally = Tally()
+    private = private_tokens or []
+    private_tally = private_tally if private_tally is not None else Tally()
     tls = ssl.create_default_context(cafile=cafile) if url.startswith("wss://") else None
     started = time.perf_counter()
     await asyncio.gather(
         *(
             run_client(url, origin, token, frames, fps, seconds, tally, start_delay=i / len(tokens) / fps, tls=tls)
             for i, token in enumerate(tokens)
-        )
+        ),
+        *(
+            run_private_client(
+                url,
+                origin,
+                token,
+                fps,
+                seconds,
+                window_seconds,
+                private_tally,
+                start_delay=i / len(private) * window_seconds,
+                tls=tls,
+            )
+            for i, token in enumerate(private)
+        ),
     )
     return tally, time.perf_counter() - started
 

@@ -175,8 +175,12 @@ async function fromOffscreen(message) {
       return null;
     case "ready":
       await chrome.storage.session.set({ serverCapture: message.serverCapture });
-      // The top rate the options page offers: the server's, from its latest ready.
-      await chrome.storage.local.set({ serverMaxFps: message.maxFps });
+      // The top rate the options page offers: the server's, from its latest ready; and where
+      // this device's frames are read (the server keeps the mode; the popup says which).
+      await chrome.storage.local.set({ serverMaxFps: message.maxFps, mode: message.mode ?? "server" });
+      return null;
+    case "mode":
+      await chrome.storage.local.set({ mode: message.mode });
       return null;
     case "result":
       await chrome.storage.session.set({ latest: message.result });

@@ -1,16 +1,24 @@
 // The offscreen document: owns the camera and the WebSocket to /ws/stream/ (protocol v1).
-// Frames are drawn to a canvas, encoded as JPEG and sent; none is kept. What happens is
-// reported to the service worker, which keeps the state the popup shows.
+// In server mode frames are drawn to a canvas, encoded as JPEG and sent; none is kept. In private
+// mode (docs/protocol.md) they are read here (lib/reader.js: the server's models through LiteRT.js),
+// adjusted by the person's baseline, aggregated into windows by the server's rules
+// (lib/windows.js), and only each closed window's summary is sent; no frame leaves this document.
+// What happens is reported to the service worker, which keeps the state the popup shows.
 
 import { Backoff } from "./lib/backoff.js";
+import { adjustScores, parseBaseline } from "./lib/baseline.js";
+import { decodedSize, grayFromRGBA } from "./lib/faces.js";
 import {
   closeAction,
+  EMOTIONS,
   effectiveCapture,
   FramePacer,
   parseServerMessage,
   ProtocolError,
+  SUMMARY_ERRORS,
   withServerCapture,
 } from "./lib/protocol.js";
+import { summaryMessage, WindowAggregator } from "./lib/windows.js";
 
 const PING_EVERY_MS = 20000;
 // No message at all for this long (pings are answered) means the connection is dead.
@@ -19,10 +27,28 @@ const TICK_MS = 100;
 const JPEG_QUALITIES = [0.8, 0.65, 0.5];
 // 4400/4429: the server counts errors and rate-limited frames over 60 s; wait them out.
 const LATER_MS = 60000;
+// Private mode (docs/protocol.md): the server refuses this device's frames. Reading on this
+// computer is not in this version yet, so the camera stays off and the popup says why.
+// Closed windows kept until the server says it stored them (or refused them for good).
+const MAX_OUTBOX = 120;
+const RESEND_MS = 60000;
+const TOO_FEW_FACES = "Too few frames showed a face. Sit facing the camera in good light, then calibrate again.";
+const CANCELLED = "Calibration cancelled. Your earlier baseline, if any, is still in use.";
 
 const video = document.getElementById("video");
 const canvas = document.getElementById("canvas");
 const context = canvas.getContext("2d", { willReadFrequently: false });
+// Private mode reads frames at the size the server would decode them, from its own canvas.
+const readCanvas = document.createElement("canvas");
+const readContext = readCanvas.getContext("2d", { willReadFrequently: true });
+let reader = null; // Promise<FaceReader>, loaded once, on the first private-mode frame
+let aggregator = null; // WindowAggregator while reading in private mode
+let baseline = null; // {excess} from the server, applied to every frame before aggregation
+let baselineApplied = false; // whether it adjusted a frame of the open window
+const outbox = new Map(); // key -> summary message, until summary_saved
+// A calibration read here: the frames' raw scores until `until`, then sent as calibrate_faces.
+let calibrating = null; // {until, seconds, faces: number[][]}
+let resendTimer = null;
 
 let config = null; // {streamUrl, token, capture, customized, paused}
 let socket = null;
@@ -99,7 +125,14 @@ function startTicker() {
 
 async function tick() {
   const now = performance.now();
-  if (encoding || !camera || !ready || config?.paused || socket?.readyState !== WebSocket.OPEN) {
+  if (encoding || !camera || !ready || config?.paused) {
+    return;
+  }
+  if (ready.mode === "private") {
+    await readHere(now);
+    return;
+  }
+  if (socket?.readyState !== WebSocket.OPEN) {
     return;
   }
   if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !pacer.ready(now)) {
@@ -124,6 +157,138 @@ async function tick() {
     }
   } finally {
     encoding = false;
+  }
+}
+
+// --- Private mode: reading here, sending windows -------------------------------------------
+
+async function loadReader() {
+  if (!reader) {
+    const { FaceReader } = await import("./lib/reader.js");
+    reader = FaceReader.create(chrome.runtime.getURL("/")).catch((error) => {
+      reader = null;
+      throw error;
+    });
+  }
+  return reader;
+}
+
+/** Read one frame on this computer (at most the capture rate): no frame is sent anywhere. */
+async function readHere(now) {
+  closeDueWindow();
+  if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !pacer.ready(now)) {
+    return;
+  }
+  encoding = true;
+  try {
+    const faceReader = await loadReader();
+    const { width, height } = decodedSize(video.videoWidth || canvas.width, video.videoHeight || canvas.height);
+    if (readCanvas.width !== width || readCanvas.height !== height) {
+      readCanvas.width = width;
+      readCanvas.height = height;
+    }
+    readContext.drawImage(video, 0, 0, width, height);
+    const gray = grayFromRGBA(readContext.getImageData(0, 0, width, height).data, width, height);
+    const seq = pacer.sentAt(performance.now());
+    const started = performance.now();
+    const reading = await faceReader.read(gray, width, height);
+    pacer.answered({ seq }, performance.now());
+    if (!ready || ready.mode !== "private" || config?.paused) {
+      return; // switched or paused while reading: the frame counts nowhere
+    }
+    if (calibrating && reading.face) {
+      calibrating.faces.push(EMOTIONS.map((emotion) => Number(reading.scores[emotion].toFixed(4))));
+      tellBackground({
+        type: "calibration",
+        calibration: {
+          type: "calibration_progress",
+          secondsLeft: Math.max(0, (calibrating.until - Date.now()) / 1000),
+          faces: calibrating.faces.length,
+          at: Date.now(),
+        },
+      });
+    }
+    let scores = null;
+    if (reading.face) {
+      scores = adjustScores(reading.scores, baseline);
+      baselineApplied ||= baseline !== null;
+    }
+    aggregator ??= new WindowAggregator({ windowSeconds: ready.windowSeconds });
+    aggregator.add(scores, Date.now());
+    const dominant = scores ? Object.keys(scores).reduce((a, b) => (scores[b] > scores[a] ? b : a)) : null;
+    tellBackground({
+      type: "result",
+      result: { face: reading.face, dominant, scores, at: Date.now(), latencyMs: performance.now() - started },
+    });
+  } catch (error) {
+    report({ connection: "error", detail: `This computer could not read the frame (${error.message}).` });
+    throw error;
+  } finally {
+    encoding = false;
+  }
+}
+
+function closeDueWindow() {
+  if (calibrating && Date.now() >= calibrating.until) {
+    // The server judges it as its own calibration would (too few faces, not at rest, or a baseline).
+    const most = Math.floor(ready.maxFps * calibrating.seconds) + Math.max(1, Math.ceil(ready.maxFps));
+    const faces = calibrating.faces.slice(-most);
+    calibrating = null;
+    if (socket?.readyState === WebSocket.OPEN && faces.length) {
+      socket.send(JSON.stringify({ type: "calibrate_faces", faces }));
+    } else {
+      tellBackground({
+        type: "calibration",
+        calibration: { type: "calibration_refused", code: "too_few_faces", message: TOO_FEW_FACES, at: Date.now() },
+      });
+    }
+  }
+  if (aggregator?.due(Date.now())) {
+    queueWindow(aggregator.close(Date.now()));
+  }
+}
+
+/** End the open window early (pause, stop, a switch to server mode): kept only with a face. */
+function flushWindow() {
+  if (aggregator) {
+    queueWindow(aggregator.flush(Date.now()));
+    aggregator = null;
+  }
+}
+
+function queueWindow(window) {
+  const applied = baselineApplied;
+  baselineApplied = false;
+  if (!window || !window.faces) {
+    return; // a window without a face is never stored: nothing to send
+  }
+  const summary = summaryMessage(window, { key: crypto.randomUUID(), baseline: applied });
+  outbox.set(summary.key, summary);
+  while (outbox.size > MAX_OUTBOX) {
+    outbox.delete(outbox.keys().next().value);
+  }
+  sendOutbox();
+}
+
+function sendOutbox() {
+  if (socket?.readyState !== WebSocket.OPEN || !ready || ready.mode !== "private") {
+    return;
+  }
+  for (const summary of outbox.values()) {
+    socket.send(JSON.stringify(summary));
+  }
+}
+
+function onSummaryAnswer(key, code) {
+  // Saved, or refused for good: forget it. Refused for now (busy, rate, mode): sent again later.
+  const action = code === undefined ? "saved" : SUMMARY_ERRORS[code];
+  if (action !== "keep") {
+    outbox.delete(key);
+  } else if (!resendTimer) {
+    resendTimer = setTimeout(() => {
+      resendTimer = null;
+      sendOutbox();
+    }, RESEND_MS);
   }
 }
 
@@ -199,8 +364,17 @@ async function onServerMessage(data) {
         result: { face: message.face, dominant: message.dominant, scores: message.scores, at: Date.now() },
       });
       break;
+    case "summary_saved":
+      onSummaryAnswer(message.key);
+      break;
     case "dropped":
     case "error":
+      if (message.type === "error" && message.code in SUMMARY_ERRORS) {
+        if (message.key) {
+          onSummaryAnswer(message.key, message.code);
+        }
+        break;
+      }
       pacer?.answered(message, performance.now());
       if (message.type === "error" && (message.code === "frame_too_large" || message.code === "image_too_large")) {
         quality = Math.min(quality + 1, JPEG_QUALITIES.length - 1);
@@ -221,12 +395,33 @@ async function onServerMessage(data) {
       tellBackground({ type: "feedback_saved", id: message.id });
       break;
     case "calibration_progress":
+      if (ready?.mode === "private" && !calibrating && message.faces === 0) {
+        // Private mode: the server says how long; the frames are read and collected here.
+        calibrating = { until: Date.now() + message.secondsLeft * 1000, seconds: message.secondsLeft, faces: [] };
+      }
+      tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
+      break;
     case "calibrated":
     case "calibration_refused":
       tellBackground({ type: "calibration", calibration: { ...message, at: Date.now() } });
       break;
     case "mood":
       tellBackground({ type: "mood", mood: { start: message.start, end: message.end, dominant: message.dominant } });
+      break;
+    case "mode":
+      if (ready) {
+        if (message.mode !== "private") {
+          flushWindow();
+        }
+        ready = { ...ready, mode: message.mode };
+        baseline = parseBaseline(message.baseline);
+        pacer?.reset();
+        tellBackground({ type: "mode", mode: message.mode });
+        sendOutbox();
+      }
+      break;
+    case "baseline":
+      baseline = parseBaseline(message.baseline);
       break;
     default:
       break; // pong, paused, resumed: nothing to do beyond having heard from the server
@@ -235,8 +430,9 @@ async function onServerMessage(data) {
 
 async function onReady(message) {
   ready = message;
+  baseline = parseBaseline(message.baseline);
   backoff.reset();
-  tellBackground({ type: "ready", serverCapture: message.capture, maxFps: message.maxFps });
+  tellBackground({ type: "ready", serverCapture: message.capture, maxFps: message.maxFps, mode: message.mode });
   await applyCapture();
   report({ connection: "live", detail: "", paused: Boolean(config.paused) });
   if (config.paused) {
@@ -245,6 +441,7 @@ async function onReady(message) {
   for (const feedback of pendingFeedback.splice(0)) {
     sendFeedback(feedback);
   }
+  sendOutbox(); // windows closed while the server was unreachable
 }
 
 function sendFeedback({ id, helpful }) {
@@ -291,6 +488,7 @@ async function applyCapture() {
 }
 
 function onClosed(code) {
+  flushWindow(); // kept in the outbox, sent once the next socket is ready
   stopTicker();
   stopCamera();
   dropSocket();
@@ -337,6 +535,7 @@ function configure(next) {
 }
 
 function stop() {
+  flushWindow(); // sent now if the socket is open; otherwise lost with this document
   config = null;
   stopTicker();
   stopCamera();
@@ -351,6 +550,9 @@ function setPaused(paused) {
     return;
   }
   config = { ...config, paused };
+  if (paused) {
+    flushWindow();
+  }
   if (socket?.readyState === WebSocket.OPEN && ready) {
     socket.send(JSON.stringify({ type: paused ? "pause" : "resume" }));
   }
@@ -378,6 +580,16 @@ chrome.runtime.onMessage.addListener((message) => {
       break;
     case "calibrate_start":
     case "calibrate_cancel":
+      if (ready?.mode === "private") {
+        calibrating = null; // a new start begins afresh when the server answers; a cancel ends it here
+        if (message.type === "calibrate_cancel") {
+          tellBackground({
+            type: "calibration",
+            calibration: { type: "calibration_refused", code: "cancelled", message: CANCELLED, at: Date.now() },
+          });
+          break;
+        }
+      }
       if (socket?.readyState === WebSocket.OPEN && ready) {
         socket.send(JSON.stringify({ type: message.type }));
       }

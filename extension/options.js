@@ -259,6 +259,53 @@ async function renderCapture() {
   $("resolution").value = `${capture.width}x${capture.height}`;
 }
 
+// --- Where the face is read -------------------------------------------------------------------
+
+async function setMode(mode) {
+  const state = await local();
+  show("mode-message", "Saving…");
+  let response;
+  try {
+    response = await fetch(`${parseServerUrl(state.server).origin}/api/device/mode`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ mode }),
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch {
+    show("mode-message", "Not changed: the server cannot be reached right now.");
+    await renderMode();
+    return;
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (response.status === 401 || response.status === 403) {
+    await tellBackground({ type: "token_rejected", code: response.status });
+    show("mode-message", "Not changed: this browser needs to be paired again.");
+  } else if (response.ok && (answer.mode === "private" || answer.mode === "server")) {
+    // The server tells the open connection too: the switch needs no restart.
+    await chrome.storage.local.set({ mode: answer.mode });
+    show(
+      "mode-message",
+      answer.mode === "private"
+        ? "Your face is now read on this computer. Only each minute's summary is sent."
+        : "Your face is now read on the S.M.I.L.E server.",
+    );
+  } else {
+    show("mode-message", `Not changed: ${answer.error_description || "the server refused it"}.`);
+  }
+  await renderMode();
+}
+
+async function renderMode() {
+  const state = await local();
+  $("mode-card").hidden = !state.token;
+  for (const input of document.querySelectorAll('input[name="mode"]')) {
+    input.checked = input.value === state.mode;
+  }
+}
+
 // --- Rendering -------------------------------------------------------------------------------
 
 async function render() {
@@ -295,14 +342,19 @@ $("unpair").addEventListener("click", () => unpair().catch(console.error));
 $("allow-camera").addEventListener("click", () => allowCamera());
 $("capture-form").addEventListener("submit", (event) => saveCapture(event).catch(console.error));
 $("use-site-defaults").addEventListener("click", () => useSiteDefaults().catch(console.error));
+$("mode-form").addEventListener("change", (event) => setMode(event.target.value).catch(console.error));
 
 // Revocation noticed by the stream, or pairing done in another tab: show it at once.
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "local" && ("token" in changes || "pairingProblem" in changes)) {
     render();
   }
+  if (area === "local" && ("token" in changes || "mode" in changes)) {
+    renderMode();
+  }
 });
 
 render();
+renderMode();
 renderCapture();
 showCameraPermission();

@@ -1,6 +1,6 @@
 // The popup: connection and camera state, the live reading, today's summary, Start/Pause/Stop.
 
-import { describeStatus, IDLE_STATUS, LOCAL_DEFAULTS, readingToShow, summaryIsStale } from "./lib/state.js";
+import { describeMode, describeStatus, IDLE_STATUS, LOCAL_DEFAULTS, readingToShow, summaryIsStale } from "./lib/state.js";
 import { EMOTIONS } from "./lib/protocol.js";
 import { describeSummary, parseServerUrl, parseSummary } from "./lib/pairing.js";
 
@@ -58,6 +58,8 @@ async function renderState() {
   $("camera").classList.toggle("badge-live", Boolean(status.camera));
   const running = state.wantCapture && paired;
   $("pair").hidden = paired;
+  $("mode").hidden = !paired;
+  $("mode").textContent = describeMode(state.mode);
   $("start").hidden = running || !paired;
   $("stop").hidden = !running;
   // The popup's own Pause click is in "paused" before the offscreen document reports it.
@@ -174,7 +176,7 @@ for (const command of ["start", "stop", "pause", "resume", "calibrate_start", "c
 }
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === "session" || (area === "local" && ("token" in changes || "wantCapture" in changes))) {
+  if (area === "session" || (area === "local" && ("token" in changes || "wantCapture" in changes || "mode" in changes))) {
     renderState();
   }
   // A window was stored while the popup is open: today's summary has changed. The server sends

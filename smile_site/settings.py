@@ -333,6 +333,10 @@ SMILE_CALIBRATION_MIN_FACES = env_int("SMILE_CALIBRATION_MIN_FACES", 10, minimum
 # An open socket re-checks its device (revoked?) and account (disabled?) this often, in case
 # the revocation's channel-layer message was lost.
 SMILE_DEVICE_RECHECK_SECONDS = env_int("SMILE_DEVICE_RECHECK_SECONDS", 30, minimum=1)
+# Whether the Devices page offers "Read on this computer" (private mode, docs/protocol.md). The
+# stream and the extension's API support it either way; turn it off while users still run an
+# extension older than private mode (its camera stays off in private mode, and it says why).
+SMILE_PRIVATE_MODE_OFFERED = env_bool("SMILE_PRIVATE_MODE_OFFERED", True)
 # Rate-limit overrides, "name=hits/seconds,..." (names and defaults in accounts/conf.py).
 SMILE_RATE_LIMITS = dict(item.split("=", 1) for item in env_list("SMILE_RATE_LIMITS") if "=" in item)
 if len(SMILE_RATE_LIMITS) != len(env_list("SMILE_RATE_LIMITS")):

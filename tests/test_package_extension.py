@@ -7,7 +7,9 @@ import re
 import zipfile
 from pathlib import Path
 
-from scripts.package_extension import SOURCE, build
+import numpy as np
+
+from scripts.package_extension import ROOT, SOURCE, build, static_batch
 
 REFERENCE = re.compile(r"""(?:src|href)="([^":#]+)\"""")
 IMPORT = re.compile(r"""from "\./([^"]+)\"""")
@@ -52,3 +54,50 @@ def test_the_zip_is_complete_without_the_key_and_development_files(tmp_path: Pat
 def test_the_same_sources_give_the_same_bytes(tmp_path: Path) -> None:
     first = build(SOURCE, tmp_path / "a").read_bytes()
     assert build(SOURCE, tmp_path / "b").read_bytes() == first
+
+
+def test_private_modes_runtime_and_the_servers_models_ship_under_ten_mib(tmp_path: Path) -> None:
+    target = build(SOURCE, tmp_path)
+    assert target.stat().st_size < 10 * 1024 * 1024
+    with zipfile.ZipFile(target) as archive:
+        names = set(archive.namelist())
+        assert {
+            "vendor/litert/litert.js",
+            "vendor/litert/wasm-utils.js",
+            "vendor/litert/litert_wasm_internal.js",
+            "vendor/litert/litert_wasm_internal.wasm",
+            "models/face_detection_short_range.tflite",
+            "models/emotion_model.tflite",
+        } <= names
+        detector = archive.read("models/face_detection_short_range.tflite")
+    # The server's own detector, byte for byte; the expression model only with its batch fixed.
+    assert detector == (ROOT / "inference" / "weights" / "face_detection_short_range.tflite").read_bytes()
+
+
+def test_the_expression_model_with_its_batch_fixed_reads_exactly_as_the_served_one() -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    served = (ROOT / "inference" / "weights" / "emotion_model.tflite").read_bytes()
+    faces = np.random.default_rng(3).integers(0, 256, size=(5, 1, 40, 40, 1)).astype(np.float32)
+
+    def scores(content: bytes) -> np.ndarray:
+        interpreter = Interpreter(model_content=content)
+        interpreter.allocate_tensors()
+        [source], [target] = interpreter.get_input_details(), interpreter.get_output_details()
+        rows = []
+        for face in faces:
+            interpreter.set_tensor(source["index"], face)
+            interpreter.invoke()
+            rows.append(interpreter.get_tensor(target["index"]).copy())
+        return np.concatenate(rows)
+
+    fixed = static_batch(served)
+    assert list(Interpreter(model_content=fixed).get_input_details()[0]["shape_signature"]) == [1, 40, 40, 1]
+    assert np.array_equal(scores(fixed), scores(served))
+
+
+def test_the_manifest_allows_webassembly_and_nothing_more() -> None:
+    manifest = json.loads((SOURCE / "manifest.json").read_text())
+    assert manifest["content_security_policy"] == {
+        "extension_pages": "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'"
+    }

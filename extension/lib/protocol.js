@@ -15,7 +15,22 @@ export const CLOSE_REVOKED = 4403;
 export const CLOSE_ORIGIN_REFUSED = 4406;
 
 const DROP_REASONS = new Set(["rate_limited", "busy", "paused", "unavailable"]);
-const ERROR_CODES = new Set(["invalid_image", "frame_too_large", "image_too_large", "bad_message"]);
+const ERROR_CODES = new Set(["invalid_image", "frame_too_large", "image_too_large", "bad_message", "private_mode"]);
+// A refused summary (private mode, docs/protocol.md): what to do with the window it carried.
+export const SUMMARY_ERRORS = Object.freeze({
+  not_private_mode: "keep",
+  summary_rate_limited: "keep",
+  unavailable: "keep",
+  already_stored: "saved",
+  unsupported_version: "drop",
+  bad_summary: "drop",
+  bad_scores: "drop",
+  impossible_window: "drop",
+  window_in_future: "drop",
+  window_too_old: "drop",
+  window_overlaps: "drop",
+});
+const MODES = new Set(["server", "private"]);
 const SIMPLE_TYPES = new Set(["pong", "paused", "resumed"]);
 const CALIBRATION_REFUSALS = new Set(["too_few_faces", "not_at_rest", "cancelled"]);
 // A reading whose top score is under this is "not sure" (the server's windows use the same bar).
@@ -107,6 +122,9 @@ export function parseServerMessage(text) {
         maxFrameBytes: data.max_frame_bytes,
         windowSeconds: data.window_seconds,
         capture: parseCapture(data.capture, data.max_fps),
+        // Where this device's frames are read; an older server says nothing: the server.
+        mode: data.mode === "private" ? "private" : "server",
+        baseline: data.baseline ?? null, // private mode: checked by lib/baseline.js parseBaseline
       };
     }
     case "result": {
@@ -126,8 +144,25 @@ export function parseServerMessage(text) {
       return { type, seq: data.seq, reason: data.reason };
     case "error":
       need(data.seq === null || isSeq(data.seq), "error.seq must be a positive integer or null");
+      if (data.code in SUMMARY_ERRORS) {
+        return {
+          type,
+          seq: null,
+          code: data.code,
+          key: typeof data.key === "string" ? data.key : null,
+          detail: typeof data.detail === "string" ? data.detail : "",
+        };
+      }
       need(ERROR_CODES.has(data.code), "error.code is unknown");
       return { type, seq: data.seq, code: data.code };
+    case "mode":
+      need(MODES.has(data.mode), "mode.mode must be server or private");
+      return { type, mode: data.mode, baseline: data.baseline ?? null };
+    case "baseline":
+      return { type, baseline: data.baseline ?? null };
+    case "summary_saved":
+      need(typeof data.key === "string" && data.key.length <= 36, "summary_saved.key must be a key");
+      return { type, key: data.key };
     case "mood":
       need(typeof data.start === "string" && typeof data.end === "string", "mood needs start and end");
       need(isCount(data.frames) && isCount(data.faces), "mood needs frames and faces counts");

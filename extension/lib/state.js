@@ -1,7 +1,8 @@
 // Where the extension keeps things, and the shape of the messages between its parts.
 //
 // chrome.storage.local (survives restarts): server, token, deviceId, deviceName, capture,
-//   captureCustomized, wantCapture (the user pressed Start and not Stop), pairingProblem.
+//   captureCustomized, wantCapture (the user pressed Start and not Stop), pairingProblem,
+//   mode (where this device's frames are read: "server" or "private", as the server last said).
 // chrome.storage.session (this browser session): status, latest, serverCapture, encouragements.
 //
 // Messages carry `target`: "background" (the service worker) or "offscreen" (the document
@@ -18,9 +19,17 @@ export const LOCAL_DEFAULTS = Object.freeze({
   captureCustomized: false,
   wantCapture: false,
   pairingProblem: null,
+  mode: "server",
 });
 
 export const IDLE_STATUS = Object.freeze({ connection: "idle", camera: false, paused: false, detail: "" });
+
+/** Where the popup says the face is read. */
+export function describeMode(mode) {
+  return mode === "private"
+    ? "Read on this computer (private): only each minute's summary is sent."
+    : "Read on the S.M.I.L.E server: frames are sent, read and forgotten.";
+}
 
 /** A sentence for the popup and options page, from the status the offscreen document reports. */
 export function describeStatus(status, { paired }) {
@@ -31,6 +40,9 @@ export function describeStatus(status, { paired }) {
     case "connecting":
       return "Connecting to the server…";
     case "live":
+      if (status.detail) {
+        return status.detail; // connected, but not reading (private mode in a version that cannot)
+      }
       return status.paused ? "Paused: the camera is off." : "Live: reading your expression.";
     case "reconnecting":
       return status.detail || "Connection lost. Reconnecting…";

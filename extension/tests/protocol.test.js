@@ -26,6 +26,8 @@ test("ready: limits, and the site's capture defaults when valid", () => {
     maxFrameBytes: 262144,
     windowSeconds: 60,
     capture: null,
+    mode: "server",
+    baseline: null,
   });
   assert.deepEqual(parse({ ...ready, capture: { fps: 0.5, width: 320, height: 240 } }).capture, {
     fps: 0.5,
@@ -256,4 +258,31 @@ test("capture: new defaults saved on the site apply at once unless the user chos
   for (const bad of [{ fps: 0.1, width: 320, height: 240 }, { fps: 1, width: 800, height: 600 }, {}]) {
     assert.throws(() => parse({ type: "capture", ...bad }), ProtocolError);
   }
+});
+
+test("private mode: ready's mode and baseline, mode changes, baseline news, summaries saved or refused", () => {
+  const ready = { type: "ready", max_fps: 2, max_frame_bytes: 262144, window_seconds: 60 };
+  const excess = { excess: { angry: 0, disgust: 0, fear: 0, happy: 0, sad: 1.1, surprise: 0, neutral: 0 } };
+  assert.deepEqual(
+    [parse({ ...ready, mode: "private", baseline: excess }).mode, parse({ ...ready, mode: "private" }).baseline],
+    ["private", null],
+  );
+  assert.equal(parse({ ...ready, mode: "elsewhere" }).mode, "server");
+  assert.deepEqual(parse({ type: "mode", mode: "private", baseline: excess }), {
+    type: "mode",
+    mode: "private",
+    baseline: excess,
+  });
+  assert.throws(() => parse({ type: "mode", mode: "cloud" }), ProtocolError);
+  assert.deepEqual(parse({ type: "baseline", baseline: null }), { type: "baseline", baseline: null });
+  const key = "6f1d3c2e-8a4b-4c5d-9e6f-7a8b9c0d1e2f";
+  assert.deepEqual(parse({ type: "summary_saved", key }), { type: "summary_saved", key });
+  assert.deepEqual(parse({ type: "error", seq: null, code: "window_overlaps", key, detail: "A window..." }), {
+    type: "error",
+    seq: null,
+    code: "window_overlaps",
+    key,
+    detail: "A window...",
+  });
+  assert.deepEqual(parse({ type: "error", seq: 3, code: "private_mode" }), { type: "error", seq: 3, code: "private_mode" });
 });

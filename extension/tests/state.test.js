@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { readingToShow, summaryIsStale } from "../lib/state.js";
+import { describeStatus, readingToShow, summaryIsStale } from "../lib/state.js";
 
 const SCORES = { angry: 0, disgust: 0, fear: 0, happy: 0.7, sad: 0.1, surprise: 0, neutral: 0.2 };
 const LATEST = { face: true, dominant: "happy", scores: SCORES, at: 1 };
@@ -45,4 +45,13 @@ test("a reading too even to name one expression says Not sure", () => {
     text: "Not sure (closest: angry)",
     scores: even,
   });
+});
+
+test("a live connection that does not read says why", () => {
+  const detail = "This browser is set to read your face on this computer, which this version cannot do yet.";
+  assert.equal(describeStatus({ connection: "live", paused: false, detail }, { paired: true }), detail);
+  assert.equal(
+    describeStatus({ connection: "live", paused: false, detail: "" }, { paired: true }),
+    "Live: reading your expression.",
+  );
 });

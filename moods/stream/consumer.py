@@ -3,8 +3,9 @@
 Authenticate (first message token, or the website's session), then per binary frame ask
 ``StreamSession`` what to do, hand accepted frames to ``moods.stream.dispatch``, relay results,
 feed the window aggregator, store each closed window and, when the rule fires, tell every
-live connection of the user. Every message it sends or handles is built in
-``moods.stream.messages``. Frames are only ever held in memory.
+live connection of the user. A device in private mode sends no frames (they are refused) but
+each closed window's summary, checked and stored by ``moods.stream.summaries``. Every message
+it sends or handles is built in ``moods.stream.messages``. Frames are only ever held in memory.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -22,10 +24,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
+from inference.emotions import EMOTIONS
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
-from moods.stream import dispatch, messages, metrics, presence, selectors
+from moods.stream import dispatch, messages, metrics, presence, selectors, summaries
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id, site_session_key
 from moods.stream.calibration import Calibration
@@ -33,7 +36,7 @@ from moods.stream.config import stream_config
 from moods.stream.device_rate import take_frame_token
 from moods.stream.messages import CLOSE_AUTH_TIMEOUT, CLOSE_BAD_TOKEN, CLOSE_REVOKED
 from moods.stream.notify import notify_user_streams_now
-from moods.stream.session import Accept, Reply, StreamLimits, StreamSession, parse_control
+from moods.stream.session import MAX_SUMMARIES, Accept, Reply, StreamLimits, StreamSession, parse_control
 from moods.stream.windows import window_writer
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     device_id: int | None = None
     # The site's own page: the session it opened with, re-checked like a device (signed out: 4401).
     site_session_key: str | None = None
+    # Where this device's frames are read: "private" sockets send summaries, never frames.
+    mode: messages.DeviceMode = "server"
 
     async def connect(self) -> None:
         config = stream_config()
@@ -92,15 +97,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if self.user_id is None:
             await self.close(code=CLOSE_AUTH_TIMEOUT)
 
-    async def start(self, *, user_id: int, device_id: int | None) -> None:
-        self.user_id, self.device_id = user_id, device_id
+    async def start(self, *, user_id: int, device_id: int | None, mode: messages.DeviceMode = "server") -> None:
+        self.user_id, self.device_id, self.mode = user_id, device_id, mode
         # One group: every event about the user reaches their streams through it (``moods.stream.notify``).
         self.joined = [messages.user_group(user_id)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         capture = await database_sync_to_async(capture_defaults)(user_id)
         self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=user_id)
-        await self.send_json(self.session.limits.ready_message(capture))
+        await self.send_json(self.session.limits.ready_message(capture, mode=mode, baseline=self.calibration.baseline))
         self.tasks.append(asyncio.create_task(self.close_windows_when_due()))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -136,10 +141,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if device is None:
             await self.close(code=close_code)
             return
-        await self.start(user_id=device.user_id, device_id=device.pk)
+        await self.start(
+            user_id=device.user_id, device_id=device.pk, mode="private" if device.mode == "private" else "server"
+        )
 
     async def frame(self, data: bytes) -> None:
         metrics.frame_received()
+        if self.mode == "private":  # refused unread: in private mode no frame is read here
+            await self.reply(self.session.frame_refused("private_mode"))
+            return
         verdict = self.session.frame(len(data))
         if (
             isinstance(verdict, Accept)
@@ -168,12 +178,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
         elif kind == messages.RESUME:
             self.session.paused = False
             await self.send_json(messages.resumed())
+        elif kind == messages.CALIBRATE_START and self.mode == "private":
+            # The computer collects the frames' raw scores and sends them (``calibrate_faces``).
+            await self.send_json(messages.calibration_progress(seconds_left=self.calibration.seconds, faces=0))
         elif kind == messages.CALIBRATE_START:
             await self.send_json(self.calibration.start())
+        elif message is not None and kind == messages.CALIBRATE_FACES:
+            await self.calibrate_faces(message)
         elif kind == messages.CALIBRATE_CANCEL:
             cancelled = self.calibration.cancel()
             if cancelled is not None:
                 await self.send_json(cancelled)
+        elif message is not None and kind == messages.SUMMARY:
+            await self.summary(message)
         elif message is not None and kind == messages.FEEDBACK and await self.feedback(message):
             await self.send_json(messages.feedback_saved(encouragement_id=message["id"]))
         else:
@@ -190,6 +207,72 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except Encouragement.DoesNotExist:
             return False
         return True
+
+    async def summary(self, message: dict[str, Any]) -> None:
+        """Private mode: check a closed window's summary, then store it off the socket's path."""
+        key = message.get("key") if isinstance(message.get("key"), str) else None
+        if self.mode != "private" or self.user_id is None or self.device_id is None:
+            detail = "This device reads frames on the server: switch it to private mode to send summaries."
+            await self.reply(self.session.summary_error("not_private_mode", key=key, detail=detail))
+            return
+        if not self.session.summary_allowed():
+            detail = f"At most {MAX_SUMMARIES} summaries a minute; send this one again later."
+            await self.reply(self.session.summary_error("summary_rate_limited", key=key, detail=detail))
+            return
+        limits = self.session.limits
+        checked = summaries.check_summary(
+            message, window_seconds=limits.window_seconds, max_fps=limits.max_fps, now=timezone.now()
+        )
+        if isinstance(checked, summaries.Refusal):
+            await self.reply(self.session.summary_error(checked.code, key=checked.key, detail=checked.detail))
+            return
+        user_id, device_id = self.user_id, self.device_id
+        stored = window_writer.get().submit_call(
+            lambda: summaries.store_summary(user_id=user_id, device_id=device_id, summary=checked, now=timezone.now())
+        )
+        if stored is None:
+            detail = "The server is storing too many windows now; send this one again later."
+            await self.reply(self.session.summary_error("unavailable", key=checked.key, detail=detail))
+            return
+        self.in_background(self.answer_summary(asyncio.wrap_future(stored), key=checked.key))
+
+    async def calibrate_faces(self, message: dict[str, Any]) -> None:
+        """Private mode: a calibration read on the computer (its frames' raw scores), judged as the server's."""
+        if self.mode != "private" or self.user_id is None:
+            detail = "This device reads frames on the server: calibrate by sending frames."
+            await self.reply(self.session.summary_error("not_private_mode", key=None, detail=detail))
+            return
+        if not self.session.summary_allowed():
+            detail = f"At most {MAX_SUMMARIES} summaries or calibrations a minute; calibrate again later."
+            await self.reply(self.session.summary_error("summary_rate_limited", key=None, detail=detail))
+            return
+        limits = self.session.limits
+        most = math.floor(limits.max_fps * self.calibration.seconds) + max(1, math.ceil(limits.max_fps))
+        rows = summaries.check_calibration_faces(message.get("faces"), max_faces=most)
+        if isinstance(rows, summaries.Refusal):
+            await self.reply(self.session.summary_error(rows.code, key=None, detail=rows.detail))
+            return
+        self.calibration.start()
+        for row in rows:
+            self.calibration.observe(dict(zip(EMOTIONS, row, strict=True)))
+        self.calibration.started = self.calibration.clock() - self.calibration.seconds  # its time is up
+        await self.finish_calibration()
+
+    async def answer_summary(self, stored: asyncio.Future[summaries.Stored | summaries.Refusal], *, key: str) -> None:
+        try:
+            outcome = await stored
+        except Exception as exc:  # the write failed outright: the client keeps the window and resends it
+            logger.warning("summary of user %s not stored: %s", self.user_id, type(exc).__name__)
+            outcome = summaries.Refusal("unavailable", "The window could not be stored now; send it again later.", key)
+        if isinstance(outcome, summaries.Refusal):
+            await self.reply(self.session.summary_error(outcome.code, key=outcome.key, detail=outcome.detail))
+            return
+        # Shown like a window the server closed, then acknowledged: the client drops it from its outbox.
+        await self.send_json(messages.mood(outcome.window))
+        await self.send_json(messages.summary_saved(key=outcome.key))
+        if outcome.encourage is not None and self.user_id is not None:
+            metrics.nudge_sent()
+            await notify_user_streams_now(self.user_id, messages.mood_encourage(outcome.encourage))
 
     async def reply(self, reply: Reply) -> None:
         await self.send_json(reply.message)
@@ -246,6 +329,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def baseline_changed(self, event: messages.BaselineChanged) -> None:
         if self.user_id is not None:
             self.calibration.baseline = await database_sync_to_async(load_baseline)(user_id=self.user_id)
+            if self.mode == "private":  # the computer applies it from its next frame on
+                await self.send_json(messages.baseline_news(self.calibration.baseline))
+
+    async def device_mode_changed(self, event: messages.DeviceModeChanged) -> None:
+        """Switch without re-pairing: the window read so far closes, then the other side reads."""
+        if event["device_id"] != self.device_id or event["mode"] == self.mode:
+            return
+        await self.close_window(flush=True)
+        self.mode = event["mode"]
+        await self.send_json(messages.mode_message(mode=self.mode, baseline=self.calibration.baseline))
 
     async def capture_changed(self, event: messages.CaptureChanged) -> None:
         await self.send_json(messages.capture(event["capture"]))

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, NotRequired, TypedDict
 
+from inference.baseline import Baseline
+from inference.emotions import EMOTIONS
 from inference.images import FrameErrorCode
 from moods.encouragement.resources import resources_for
 from moods.models import CaptureSettings, Encouragement
@@ -40,9 +42,29 @@ RESUME: Final = "resume"
 FEEDBACK: Final = "feedback"
 CALIBRATE_START: Final = "calibrate_start"
 CALIBRATE_CANCEL: Final = "calibrate_cancel"
+# Private mode: one closed window's summary (``moods.stream.summaries``), and a calibration's
+# raw face scores, read on the computer.
+SUMMARY: Final = "summary"
+CALIBRATE_FACES: Final = "calibrate_faces"
 
+DeviceMode = Literal["server", "private"]
 DropReason = Literal["busy", "rate_limited", "paused", "unavailable"]
-ErrorCode = Literal["bad_message", "frame_too_large"] | FrameErrorCode
+# Why a summary was refused (``error`` with its ``key`` and a ``detail`` sentence).
+SummaryErrorCode = Literal[
+    "not_private_mode",
+    "unsupported_version",
+    "bad_summary",
+    "bad_scores",
+    "impossible_window",
+    "window_in_future",
+    "window_too_old",
+    "summary_rate_limited",
+    "already_stored",
+    "window_overlaps",
+    "unavailable",
+]
+# ``private_mode``: a frame from a device in private mode, refused unread.
+ErrorCode = Literal["bad_message", "frame_too_large", "private_mode"] | FrameErrorCode | SummaryErrorCode
 # Why an executor gave a frame no result: it failed, or it found the frame too old to be live.
 FailureReason = Literal["error", "expired"]
 
@@ -55,12 +77,21 @@ class CaptureDefaults(TypedDict):
     height: int
 
 
+class BaselineExcess(TypedDict):
+    """What a private-mode client needs of the user's baseline to adjust a frame as the server would:
+    per emotion, the log-odds the resting face over-reads (``inference.baseline.Baseline.excess``)."""
+
+    excess: dict[str, float]
+
+
 class Ready(TypedDict):
     type: Literal["ready"]
     max_fps: float
     max_frame_bytes: int
     window_seconds: int
     capture: NotRequired[CaptureDefaults]
+    mode: NotRequired[DeviceMode]
+    baseline: NotRequired[BaselineExcess | None]
 
 
 class FrameOutcome(TypedDict):
@@ -91,6 +122,29 @@ class Error(TypedDict):
     type: Literal["error"]
     seq: int | None
     code: ErrorCode
+    # A refused summary: its key (when it had a readable one) and a sentence saying why.
+    key: NotRequired[str | None]
+    detail: NotRequired[str]
+
+
+class Mode(TypedDict):
+    """The device's mode changed (and, in private mode, the baseline the client applies)."""
+
+    type: Literal["mode"]
+    mode: DeviceMode
+    baseline: NotRequired[BaselineExcess | None]
+
+
+class BaselineNews(TypedDict):
+    """To a private-mode socket: the user's baseline changed (null: forgotten)."""
+
+    type: Literal["baseline"]
+    baseline: BaselineExcess | None
+
+
+class SummarySaved(TypedDict):
+    type: Literal["summary_saved"]
+    key: str
 
 
 class Mood(TypedDict):
@@ -181,11 +235,20 @@ ServerMessage = (
     | Calibrated
     | CalibrationRefused
     | Capture
+    | Mode
+    | BaselineNews
+    | SummarySaved
 )
 
 
 def ready(
-    *, max_fps: float, max_frame_bytes: int, window_seconds: int, capture: CaptureDefaults | None = None
+    *,
+    max_fps: float,
+    max_frame_bytes: int,
+    window_seconds: int,
+    capture: CaptureDefaults | None = None,
+    mode: DeviceMode | None = None,
+    baseline: Baseline | None = None,
 ) -> Ready:
     message: Ready = {
         "type": "ready",
@@ -196,7 +259,39 @@ def ready(
     }
     if capture is not None:
         message["capture"] = capture
+    if mode is not None:
+        message["mode"] = mode
+    if mode == "private":
+        message["baseline"] = baseline_excess(baseline)
     return message
+
+
+def baseline_excess(baseline: Baseline | None) -> BaselineExcess | None:
+    """The baseline as a private-mode client applies it; None without one."""
+    if baseline is None:
+        return None
+    return {
+        "excess": {emotion: round(float(value), 6) for emotion, value in zip(EMOTIONS, baseline.excess(), strict=True)}
+    }
+
+
+def mode_message(*, mode: DeviceMode, baseline: Baseline | None) -> Mode:
+    message: Mode = {"type": "mode", "mode": mode}
+    if mode == "private":
+        message["baseline"] = baseline_excess(baseline)
+    return message
+
+
+def baseline_news(baseline: Baseline | None) -> BaselineNews:
+    return {"type": "baseline", "baseline": baseline_excess(baseline)}
+
+
+def summary_saved(*, key: str) -> SummarySaved:
+    return {"type": "summary_saved", "key": key}
+
+
+def summary_error(*, code: SummaryErrorCode, key: str | None, detail: str) -> Error:
+    return {"type": "error", "seq": None, "code": code, "key": key, "detail": detail}
 
 
 def capture_defaults(row: CaptureSettings) -> CaptureDefaults:
@@ -306,8 +401,9 @@ DEVICE_REVOKED: Final = "device.revoked"
 MOOD_ENCOURAGE: Final = "mood.encourage"
 BASELINE_CHANGED: Final = "baseline.changed"
 CAPTURE_CHANGED: Final = "capture.changed"
+DEVICE_MODE_CHANGED: Final = "device.mode_changed"
 # What ``moods.stream.notify.notify_user_streams`` tells every open stream of a user.
-USER_EVENTS: Final = (DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED, CAPTURE_CHANGED)
+USER_EVENTS: Final = (DEVICE_REVOKED, MOOD_ENCOURAGE, BASELINE_CHANGED, CAPTURE_CHANGED, DEVICE_MODE_CHANGED)
 CHANNEL_TYPES: Final = (INFERENCE_RESULT, INFERENCE_FAILED, *USER_EVENTS)
 
 
@@ -349,7 +445,15 @@ class CaptureChanged(TypedDict):
     capture: CaptureDefaults
 
 
-UserEvent = DeviceRevoked | MoodEncourage | BaselineChanged | CaptureChanged
+class DeviceModeChanged(TypedDict):
+    """The device was switched between server and private mode: its open sockets switch too."""
+
+    type: Literal["device.mode_changed"]
+    device_id: int
+    mode: DeviceMode
+
+
+UserEvent = DeviceRevoked | MoodEncourage | BaselineChanged | CaptureChanged | DeviceModeChanged
 ChannelMessage = InferenceResult | InferenceFailed | UserEvent
 
 
@@ -380,6 +484,10 @@ def baseline_changed() -> BaselineChanged:
 
 def capture_changed(defaults: CaptureDefaults) -> CaptureChanged:
     return {"type": "capture.changed", "capture": defaults}
+
+
+def device_mode_changed(*, device_id: int, mode: DeviceMode) -> DeviceModeChanged:
+    return {"type": "device.mode_changed", "device_id": device_id, "mode": mode}
 
 
 # --- Channel layer: groups ----------------------------------------------------------------

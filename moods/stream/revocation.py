@@ -1,4 +1,5 @@
-"""A revoked device's open sockets close at once: the stream's answer to ``accounts.signals.device_revoked``."""
+"""A revoked device's open sockets close at once, and a device switched between server and private mode
+switches its open sockets: the stream's answers to ``accounts.signals``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from accounts.signals import device_revoked
+from accounts.signals import device_mode_changed, device_revoked
 from moods.stream import messages
 from moods.stream.notify import notify_user_streams
 
@@ -19,3 +20,12 @@ def close_revoked_device_sockets(*, user_id: int, device_id: int, **_: Any) -> N
     each open socket finds the revocation at its next re-check (``SMILE_DEVICE_RECHECK_SECONDS``).
     """
     notify_user_streams(user_id, messages.device_revoked(device_id=device_id))
+
+
+@receiver(device_mode_changed, dispatch_uid="moods.stream.switch_device_sockets")
+def switch_device_sockets(*, user_id: int, device_id: int, mode: messages.DeviceMode, **_: Any) -> None:
+    """Tell the user's open streams; the device's own sockets switch to reading on the server or the computer.
+
+    The stored mode is the authority: a socket that missed the news takes it up when it reconnects.
+    """
+    notify_user_streams(user_id, messages.device_mode_changed(device_id=device_id, mode=mode))

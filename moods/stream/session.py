@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from inference.baseline import Baseline
 from moods.stream import messages
 from moods.stream.config import StreamConfig
 from moods.stream.messages import CLOSE_TOO_FAST, CLOSE_TOO_MANY_ERRORS, DropReason, ErrorCode
@@ -23,6 +24,9 @@ MAX_TEXT_BYTES: Final = 4096
 MAX_ERRORS: Final = 20
 MAX_RATE_LIMITED: Final = 60
 ABUSE_WINDOW: Final = 60.0
+# Private mode: summaries one connection may send within ABUSE_WINDOW (one a window, plus the
+# windows a pause or a reconnect closes early, plus those kept while the server was unreachable).
+MAX_SUMMARIES: Final = 12
 # A frame unanswered for this long is written off (a worker died with it): its slot is freed.
 IN_FLIGHT_TIMEOUT: Final = 15.0
 
@@ -45,13 +49,22 @@ class StreamLimits:
             window_seconds=config.window_seconds,
         )
 
-    def ready_message(self, capture: messages.CaptureDefaults | None = None) -> messages.Ready:
-        """``ready``; ``capture`` (optional): the user's capture defaults."""
+    def ready_message(
+        self,
+        capture: messages.CaptureDefaults | None = None,
+        *,
+        mode: messages.DeviceMode | None = None,
+        baseline: Baseline | None = None,
+    ) -> messages.Ready:
+        """``ready``; ``capture`` (optional): the user's capture defaults; ``mode``: the device's (and, in
+        private mode, the ``baseline`` the client applies)."""
         return messages.ready(
             max_fps=self.max_fps,
             max_frame_bytes=self.max_frame_bytes,
             window_seconds=self.window_seconds,
             capture=capture,
+            mode=mode,
+            baseline=baseline,
         )
 
 
@@ -96,6 +109,7 @@ class StreamSession:
         self._refilled_at = self.clock()
         self._errors = AbuseCounter(MAX_ERRORS, ABUSE_WINDOW)
         self._rate_limited = AbuseCounter(MAX_RATE_LIMITED, ABUSE_WINDOW)
+        self._summaries = AbuseCounter(MAX_SUMMARIES, ABUSE_WINDOW)
 
     # --- frames ------------------------------------------------------------------------
 
@@ -115,6 +129,11 @@ class StreamSession:
             return self._dropped("busy")
         self.in_flight[self.seq] = now
         return Accept(self.seq)
+
+    def frame_refused(self, code: ErrorCode) -> Reply:
+        """A binary message refused unread (a device in private mode sends no frames); it still takes a ``seq``."""
+        self.seq += 1
+        return self.error(code, seq=self.seq)
 
     def rate_limited_by_device(self, seq: int) -> Reply:
         """The frame was accepted here, but the device's other sockets used its rate (``device_rate``)."""
@@ -155,6 +174,18 @@ class StreamSession:
         """An ``error`` answer (``seq`` None for a text message); too many within a minute close the socket (4400)."""
         too_many = self._errors.add(self.clock())
         return Reply(messages.error(seq=seq, code=code), CLOSE_TOO_MANY_ERRORS if too_many else None)
+
+    def summary_allowed(self) -> bool:
+        """Whether one more summary fits this connection's rate (``MAX_SUMMARIES`` a minute)."""
+        return not self._summaries.add(self.clock())
+
+    def summary_error(self, code: messages.SummaryErrorCode, *, key: str | None, detail: str) -> Reply:
+        """A refused summary; counted toward 4400 like any error, but for a resend of a stored one."""
+        message = messages.summary_error(code=code, key=key, detail=detail)
+        if code == "already_stored":
+            return Reply(message)
+        too_many = self._errors.add(self.clock())
+        return Reply(message, CLOSE_TOO_MANY_ERRORS if too_many else None)
 
 
 def parse_control(text: str | None) -> dict[str, Any] | None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connection
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS: tuple[float, ...] = (0.05, 0.2, 0.5)
 # Errors a retry cannot fix (the user or device is gone, a value is refused): the window is dropped.
 PERMANENT_ERRORS = (IntegrityError, DataError)
+
+T = TypeVar("T")
 
 
 def create_event(*, user_id: int, device_id: int | None, window: ClosedWindow) -> MoodEvent:
@@ -180,12 +183,24 @@ class WindowWriter:
             self._idle.clear()
         return self._executor.submit(self._store, user_id=user_id, device_id=device_id, window=window, now=now)
 
+    def submit_call(self, work: Callable[[], T]) -> Future[T] | None:
+        """Run another write of the stream's (a private-mode summary) on the writer's thread; None when full."""
+        with self._lock:
+            if self._queued >= self.max_queued:
+                return None
+            self._queued += 1
+            self._idle.clear()
+        return self._executor.submit(self._run, work)
+
     def _store(
         self, *, user_id: int, device_id: int | None, window: ClosedWindow, now: datetime
     ) -> messages.Encourage | None:
+        return self._run(lambda: store_window(user_id=user_id, device_id=device_id, window=window, now=now))
+
+    def _run(self, work: Callable[[], T]) -> T:
         close_old_connections()
         try:
-            return store_window(user_id=user_id, device_id=device_id, window=window, now=now)
+            return work()
         finally:
             close_old_connections()
             with self._lock:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from accounts.models import Device
 from inference.emotions import EMOTIONS
 from moods.history.selectors import local_midnight
 from moods.models import Encouragement, MoodEvent, PersonalBaseline, SelfReport
@@ -95,14 +96,24 @@ def _encouragements(user_id: int, days: Days) -> Iterator[tuple[Any, ...]]:
     return nudges.order_by("sent_at", "id").values_list(*ENCOURAGEMENT_FIELDS).iterator(chunk_size=CHUNK_SIZE)
 
 
+def _devices(user_id: int) -> list[tuple[Any, ...]]:
+    # A person has a handful of devices: read at once, oldest first.
+    return list(
+        Device.objects.filter(user_id=user_id)
+        .order_by("created_at", "id")
+        .values_list("name", "created_at", "revoked_at", "mode")
+    )
+
+
 def _local(moment: datetime | None, tz: tzinfo) -> str:
     return "" if moment is None else moment.astimezone(tz).isoformat()
 
 
 def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: date | None = None) -> Iterator[str]:
     """One CSV: a header, one ``mood`` row per stored window, one ``encouragement`` row per nudge, then the
-    user's ``self_report`` and ``correction`` rows and their ``baseline`` row (its mean log-scores as JSON
-    in ``message``)."""
+    user's ``self_report`` and ``correction`` rows, their ``baseline`` row (its mean log-scores as JSON
+    in ``message``) and one ``device`` row per paired device (paired and revoked times, its name, and where
+    it reads the face, ``server`` or ``private``, in ``message``)."""
     days = Days(tz=tz, first=first, last=last)
     buffer = io.StringIO()
     # RFC 4180 line ends: the writer then quotes any field holding a CR or LF of its own.
@@ -190,6 +201,11 @@ def export_csv(*, user_id: int, tz: tzinfo, first: date | None = None, last: dat
         ]
         row[CSV_COLUMNS.index("message")] = json.dumps(dict(zip(EMOTIONS, baseline.log_scores, strict=True)))
         writer.writerow(_row(row))
+    for name, paired_at, revoked_at, mode in _devices(user_id):
+        row = [""] * len(CSV_COLUMNS)
+        row[0], row[1], row[2] = "device", _local(paired_at, tz), _local(revoked_at, tz)
+        row[CSV_COLUMNS.index("device")], row[CSV_COLUMNS.index("message")] = name, mode
+        writer.writerow(_row(row))
     yield flush()
 
 
@@ -215,7 +231,8 @@ def export_json(
     *, user_id: int, tz: tzinfo, time_zone: str, first: date | None = None, last: date | None = None
 ) -> Iterator[str]:
     """One JSON object: ``time_zone`` (and ``first_day``/``last_day`` for a range of days), ``mood_events``,
-    ``encouragements``, ``self_reports`` and ``personal_baseline``, written as it is read."""
+    ``encouragements``, ``self_reports``, ``personal_baseline`` and ``devices`` (each with its ``mode``:
+    where it reads the face), written as it is read."""
     days = Days(tz=tz, first=first, last=last)
     covered = (
         f',"first_day":"{first.isoformat()}","last_day":"{last.isoformat()}"'
@@ -264,4 +281,14 @@ def export_json(
             "corrects_window_started_at": _local(window_start, tz) or None,
         }
         yield ("," if count else "") + json.dumps(report, separators=(",", ":"))
-    yield '],"personal_baseline":' + json.dumps(_baseline_json(user_id, tz), separators=(",", ":")) + "}\n"
+    devices = [
+        {"name": name, "paired_at": _local(paired, tz), "revoked_at": _local(revoked, tz) or None, "mode": mode}
+        for name, paired, revoked, mode in _devices(user_id)
+    ]
+    yield (
+        '],"personal_baseline":'
+        + json.dumps(_baseline_json(user_id, tz), separators=(",", ":"))
+        + ',"devices":'
+        + json.dumps(devices, separators=(",", ":"))
+        + "}\n"
+    )

@@ -40,3 +40,24 @@ def test_two_clients_get_results_and_every_window_they_were_told_about_is_writte
     assert set(step["peak_rss_mib"]) == {"web1", "web2", "web3", "worker", "nginx"}
     assert all(value > 1 for value in step["peak_rss_mib"].values())
     assert "windows         written" in output
+
+
+def test_private_mode_clients_send_summaries_that_are_stored_and_priced(
+    postgres_server: PostgresServer, live_redis_url: str
+) -> None:
+    output = run_bench_script(
+        "capacity.py",
+        postgres_url=postgres_server.url("postgres"),
+        redis_url=live_redis_url,
+        args=["--clients", "0", "--private", "2", "--seconds", "12", "--window-seconds", "5", "--json"],
+    )
+    step = json.loads(output.splitlines()[-1])
+
+    assert step["sent"] == 0  # no frame: private-mode devices send summaries only
+    assert step["summaries_sent"] >= 2
+    assert step["summaries_saved"] == step["summaries_stored"] == step["summaries_sent"], step
+    assert (step["private_errors"], step["private_failed_sockets"]) == ({}, {})
+    assert step["private_closes"] == {"1000": 2}
+    assert step["cpu_ms_per_summary"] > 0
+    assert step["private_clients_per_two_cores"] > 0
+    assert "private mode    2 clients" in output

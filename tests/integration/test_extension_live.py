@@ -41,6 +41,7 @@ from tests.integration.live import (
     running_site,
 )
 from tests.integration.test_live_stream import SEED_SAD_HISTORY
+from tests.integration.ws_sniffer import WebSocketSniffer
 from tests.services import require_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -157,6 +158,10 @@ def browser(site: LiveSite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     if not CHROMIUM.exists():
         require_service("Chromium", f"Chromium not found at {CHROMIUM}")
     camera = write_fake_camera(tmp_path_factory.mktemp("camera") / "face.y4m")
+    # Private mode runs the server's models, which the unpacked extension gets from `make extension-models`.
+    from scripts.package_extension import write_models
+
+    write_models(EXTENSION)
     profile = tmp_path_factory.mktemp("profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -489,3 +494,85 @@ def test_calibrating_from_the_popup_refuses_a_smiling_face_and_a_self_report_is_
         "SELECT r.emotion, r.note FROM moods_selfreport r JOIN accounts_user u ON u.id = r.user_id WHERE u.email = %s",
         email,
     ) == [("happy", "smiling for the camera")]
+
+
+def test_in_private_mode_no_frame_reaches_the_socket_while_windows_are_stored_and_shown(browser: Browser) -> None:
+    """Every byte between the extension and the site goes through a sniffer that reads the WebSocket
+    frames the extension sends: in private mode none is binary (a camera frame), only text, and the
+    windows read on this computer are stored and shown; switched back, frames flow again."""
+    site = browser.site
+    sniffer = WebSocketSniffer("127.0.0.1", site.port).start()
+    try:
+        email = sign_up(browser.context.new_page(), site)
+        options = browser.open("options.html")
+        use_server(options, sniffer.url)
+        options.get_by_role("button", name="Allow camera").click()
+        _, pair_page = start_pairing(browser, options)
+        decide(pair_page, "Approve")
+        expect(options.locator("#pairing-state")).to_contain_text("Paired as “Chrome")
+        [(device_id,)] = site.database.rows(
+            "SELECT d.id FROM accounts_device d JOIN accounts_user u ON u.id = d.user_id WHERE u.email = %s", email
+        )
+
+        # The options page switches the device (POST /api/device/mode), no re-pairing.
+        options.get_by_label("Read my face on this computer (private)").check()
+        expect(options.locator("#mode-message")).to_have_text(re.compile("now read on this computer"))
+        assert site.database.rows("SELECT mode FROM accounts_device WHERE id = %s", device_id) == [("private",)]
+        screenshot(options, "private-mode")
+
+        popup = browser.open("popup.html")
+        expect(popup.locator("#mode")).to_have_text(re.compile(r"^Read on this computer \(private\)"))
+        popup.get_by_role("button", name="Start").click()
+        # Read here: the reading shows in the popup, from the models running in the offscreen document.
+        expect(popup.locator("#dominant")).to_have_text(re.compile(r"^Mostly \w+$"), timeout=FIRST_RESULT_TIMEOUT_MS)
+        expect(popup.locator("#camera")).to_have_text("Camera on")
+        events = wait_for_rows(
+            lambda: site.database.rows(
+                "SELECT frames, faces, dominant FROM moods_moodevent WHERE device_id = %s", device_id
+            ),
+            timeout_s=TIMEOUT_MS / 1000,
+            what="mood windows sent from this computer",
+        )
+        assert all(faces >= 1 for _, faces, _ in events)
+        # Shown: the popup refreshes today's summary from the stored window.
+        expect(popup.locator("#summary")).to_contain_text(re.compile(r"^Mostly \w+ today"))
+        screenshot(popup, "private-live")
+        # Calibrating reads here too: the smiling astronaut is refused as the server refuses it.
+        popup.get_by_role("button", name="Calibrate to my resting face").click()
+        expect(popup.locator("#calibration-status")).to_contain_text("Calibrating")
+        expect(popup.locator("#calibration-status")).to_have_text(
+            re.compile(r"^Not calibrated: Your face did not look at rest"), timeout=TIMEOUT_MS
+        )
+        popup.get_by_role("button", name="Stop").click()
+        expect(popup.locator("#camera")).to_have_text("Camera off")
+
+        assert sniffer.counts["binary"] == 0, sniffer.counts
+        sent = [json.loads(text) for text in sniffer.texts]
+        summaries = [message for message in sent if message.get("type") == "summary"]
+        assert len(summaries) >= len(events)
+        assert {message["type"] for message in sent} <= {
+            "auth",
+            "ping",
+            "pause",
+            "resume",
+            "summary",
+            "calibrate_start",
+            "calibrate_faces",
+        }
+        calibration = next(message for message in sent if message["type"] == "calibrate_faces")
+        assert all(len(row) == 7 for row in calibration["faces"])  # seven numbers a frame, never a frame
+        assert max(len(text) for text in sniffer.texts) < 1024  # numbers, never an image
+
+        # And back: on the server, frames flow again.
+        options.get_by_label("Read my face on the S.M.I.L.E server").check()
+        expect(options.locator("#mode-message")).to_have_text("Your face is now read on the S.M.I.L.E server.")
+        popup.get_by_role("button", name="Start").click()
+        expect(popup.locator("#mode")).to_have_text(re.compile(r"^Read on the S.M.I.L.E server"))
+        deadline = time.monotonic() + FIRST_RESULT_TIMEOUT_MS / 1000
+        while not sniffer.counts["binary"]:
+            assert time.monotonic() < deadline, "no frame sent in server mode"
+            time.sleep(0.25)
+        popup.get_by_role("button", name="Stop").click()
+        expect(popup.locator("#camera")).to_have_text("Camera off")
+    finally:
+        sniffer.close()

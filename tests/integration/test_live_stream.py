@@ -111,6 +111,7 @@ async def test_a_paired_extension_streams_faces_and_gets_results_moods_and_an_en
                 "max_frame_bytes": 262_144,
                 "window_seconds": WINDOW_SECONDS,
                 "capture": {"fps": 1.0, "width": 320, "height": 240},
+                "mode": "server",
             }
         ]
         # The first frame waits for the model to load; the live part starts once it is answered.

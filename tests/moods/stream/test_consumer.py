@@ -99,6 +99,7 @@ async def test_it_answers_ready_with_the_limits_after_a_token(token: str) -> Non
         "max_frame_bytes": 262_144,
         "window_seconds": 60,
         "capture": {"fps": 1.0, "width": 320, "height": 240},
+        "mode": "server",
     }
     await communicator.disconnect()
 

@@ -52,6 +52,7 @@ async def test_a_logged_in_page_of_the_site_gets_ready_at_once_with_its_capture_
         "max_frame_bytes": 262_144,
         "window_seconds": 60,
         "capture": {"fps": 0.5, "width": 640, "height": 480},
+        "mode": "server",  # the site's own page reads on the server
     }
     await communicator.disconnect()
 

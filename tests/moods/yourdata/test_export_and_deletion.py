@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from accounts.models import User
+from accounts.services import set_device_mode
 from moods.models import Encouragement, MoodEvent
 from moods.yourdata import deletion, export
-from tests.factories import make_user
+from tests.factories import make_user, pair_device
 from tests.moods.history.test_history import event
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +85,30 @@ def test_an_empty_history_exports_a_header_and_an_empty_document(user_id: int) -
         "encouragements": [],
         "self_reports": [],
         "personal_baseline": None,
+        "devices": [],
     }
+
+
+def test_both_exports_list_the_devices_and_where_each_reads_the_face(user_id: int) -> None:
+    user = User.objects.get(pk=user_id)
+    laptop, _ = pair_device(user=user, name="Chrome on laptop")
+    set_device_mode(device=laptop, mode="private")
+    pair_device(user=user, name="=cmd|' /C calc'!A0")
+    pair_device(user=make_user(email="other@example.com"), name="Not mine")
+
+    document = json.loads("".join(export.export_json(user_id=user_id, tz=BERLIN, time_zone="Europe/Berlin")))
+    assert [(device["name"], device["mode"], device["revoked_at"]) for device in document["devices"]] == [
+        ("Chrome on laptop", "private", None),
+        ("=cmd|' /C calc'!A0", "server", None),
+    ]
+    assert document["devices"][0]["paired_at"].endswith("+01:00") or document["devices"][0]["paired_at"].endswith(
+        "+02:00"
+    )
+    rows = list(csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN)))))
+    assert [(row["kind"], row["device"], row["message"]) for row in rows] == [
+        ("device", "Chrome on laptop", "private"),
+        ("device", "'=cmd|' /C calc'!A0", "server"),  # never a formula in a spreadsheet
+    ]
 
 
 def test_deleting_local_days_removes_exactly_those_days_across_a_dst_change(user_id: int) -> None:
@@ -151,7 +176,8 @@ def test_the_csv_export_defuses_spreadsheet_formulas_in_device_names(user_id: in
     stored = event(user_id, utc(2026, 5, 4, 10), sad=0.5)
     MoodEvent.objects.filter(pk=stored.pk).update(device=device)
 
-    [row] = csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN)), newline=""))
+    row, device_row = csv.DictReader(io.StringIO("".join(export.export_csv(user_id=user_id, tz=BERLIN)), newline=""))
 
     assert row["device"] == "'" + name
     assert float(row["sad"]) == 0.5  # numbers are left alone
+    assert (device_row["kind"], device_row["device"]) == ("device", "'" + name)

@@ -18,9 +18,9 @@ import numpy as np
 from common.lazy import Lazy
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
-from inference.evaluation import Scorer, load_scorer
 from inference.faces import Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
+from inference.research.evaluation import Scorer, load_scorer
 
 
 @dataclass(frozen=True)

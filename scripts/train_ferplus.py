@@ -34,14 +34,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inference.ferplus import mix_in_labels, soft_targets
 from inference.network import INPUT_SIZE
+from inference.research.ferplus import mix_in_labels, soft_targets
 
 
 def augment(faces: np.ndarray, rng: np.random.Generator, pool: ThreadPoolExecutor) -> np.ndarray:
     """(N, S, S) uint8 faces -> (N, 40, 40, 1) float32: flip, rotate +-10 deg, zoom +-10%, shift,
     brightness +-20%, contrast +-25%, and random erasing of half the faces (2-20% of the area).
-    The same kinds and ranges as ``inference.training``'s full augmentation."""
+    The same kinds and ranges as ``inference.research.training``'s full augmentation."""
     n, size = len(faces), faces.shape[1]
     angles = rng.uniform(-10, 10, n)
     scales = rng.uniform(0.9, 1.1, n)
@@ -111,7 +111,7 @@ def main() -> None:
         "--fer2013-weight",
         type=float,
         default=0.0,
-        help="share of the face's FER-2013 label (one-hot) in the targets (inference.ferplus.mix_in_labels)",
+        help="share of the face's FER-2013 label (one-hot) in the targets (inference.research.ferplus.mix_in_labels)",
     )
     args = parser.parse_args()
     started = time.monotonic()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.datasets import LabeledFaces
 from inference.network import INPUT_SIZE
-from inference.training import TrainingConfig, build_datasets
+from inference.research.datasets import LabeledFaces
+from inference.research.training import TrainingConfig, build_datasets
 
 
 def one_face_set(n: int = 64) -> tuple[LabeledFaces, np.ndarray]:

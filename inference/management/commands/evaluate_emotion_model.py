@@ -9,16 +9,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference import per_subject
-from inference.datasets import DatasetError, load_evaluation_data
 from inference.emotions import EMOTIONS
-from inference.evaluation import LABEL_SOURCES
-from inference.ferplus import FerPlusError, ferplus_path_for, load_votes
+from inference.research import per_subject
+from inference.research.datasets import DatasetError, load_evaluation_data
+from inference.research.evaluation import LABEL_SOURCES
+from inference.research.ferplus import FerPlusError, ferplus_path_for, load_votes
 
 
 def evaluate_path(data: Path, *, weights: Path, split: str | None = None, labels: str = "fer2013") -> dict[str, Any]:
-    """The evaluation report for the faces at ``data`` (see ``inference.evaluation.report_scores``)."""
-    from inference.evaluation import load_scorer, report_scores
+    """The evaluation report for the faces at ``data`` (see ``inference.research.evaluation.report_scores``)."""
+    from inference.research.evaluation import load_scorer, report_scores
 
     faces = load_evaluation_data(data, split=split)
     ferplus = None
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             "--per-subject",
             action="store_true",
             help="ROOT/<subject>/<emotion>/ or an .npz with a subjects array: also score each face with the "
-            "baseline of its subject's other neutral faces (see inference.per_subject)",
+            "baseline of its subject's other neutral faces (see inference.research.per_subject)",
         )
         parser.add_argument("--images", default="images", help="with --per-subject, the .npz array of faces")
         parser.add_argument(
@@ -59,7 +59,7 @@ class Command(BaseCommand):
             type=Path,
             metavar="KERAS_WEIGHTS",
             help="with --per-subject, also read each face with its subject's other faces' feature statistics "
-            "(the last batch norm re-estimated; see inference.feature_statistics), using these .weights.h5",
+            "(the last batch norm re-estimated; see inference.research.feature_statistics), using these .weights.h5",
         )
         parser.add_argument(
             "--neutral-share",
@@ -116,7 +116,7 @@ class Command(BaseCommand):
         except (DatasetError, FerPlusError) as exc:
             raise CommandError(str(exc)) from exc
         if options["plot"]:
-            from inference.calibration import draw_reliability_diagram
+            from inference.research.calibration import draw_reliability_diagram
 
             draw_reliability_diagram(
                 report["reliability"],

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
-from inference.ferplus import FerPlusError, load_votes, mix_in_labels, soft_targets
-from inference.training import AUGMENTATIONS, TARGETS, TrainingConfig
+from inference.research.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
+from inference.research.ferplus import FerPlusError, load_votes, mix_in_labels, soft_targets
+from inference.research.training import AUGMENTATIONS, TARGETS, TrainingConfig
 
 
 def ferplus_sets(
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.training import train
+        from inference.research.training import train
 
         if options["epochs"] < 1 or options["batch_size"] < 1 or options["warmup_epochs"] < 0:
             raise CommandError("--epochs and --batch-size must be positive, --warmup-epochs not negative")

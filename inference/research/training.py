@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from inference.datasets import LabeledFaces
 from inference.emotions import EMOTIONS
+from inference.research.datasets import LabeledFaces
 
 WEIGHTS_NAME = "emotion_cnn.weights.h5"
 BEST_NAME = "best.weights.h5"
@@ -48,10 +48,10 @@ class TrainingConfig:
     # on a trained model (fine-tuning), recorded in the model card.
     init_weights: str = ""
     # "fer2013": one-hot FER-2013 labels; "ferplus": the FER+ raters' vote distributions (soft
-    # targets, ``inference.ferplus``), validated against the FER+ majority.
+    # targets, ``inference.research.ferplus``), validated against the FER+ majority.
     targets: str = "fer2013"
     # With "ferplus" targets: the share of each face's FER-2013 label mixed into its votes
-    # (``inference.ferplus.mix_in_labels``).
+    # (``inference.research.ferplus.mix_in_labels``).
     fer2013_weight: float = 0.0
 
     @property
@@ -170,8 +170,8 @@ def train(
     """
     import keras
 
-    from inference.averaging import WeightAverage
     from inference.network import build_model
+    from inference.research.averaging import WeightAverage
 
     config = config or TrainingConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -258,8 +258,8 @@ def finish_training(
     log: Callable[[str], None] = print,
 ) -> dict[str, object]:
     """Pick the better of the best epoch and the weight average on validation; ship it with its card."""
-    from inference.averaging import averaged_model
     from inference.network import build_model
+    from inference.research.averaging import averaged_model
 
     # A fresh, uncompiled model holds the weights alone (a compiled one saves the optimizer's
     # state too, three times the size).
@@ -299,8 +299,8 @@ def ship_best(
     ``run`` says how the candidates were made: ``training`` (settings), ``epochs`` and
     ``training_seconds`` at least. Returns the card as a dict.
     """
-    from inference.evaluation import evaluate
     from inference.network import FaceScorer
+    from inference.research.evaluation import evaluate
 
     out_dir.mkdir(parents=True, exist_ok=True)
     reports = {name: evaluate(FaceScorer(model), val_set) for name, model in candidates.items()}

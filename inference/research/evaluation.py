@@ -7,9 +7,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from inference.calibration import expected_calibration_error, reliability
-from inference.datasets import LabeledFaces
 from inference.emotions import EMOTIONS
+from inference.research.calibration import expected_calibration_error, reliability
+from inference.research.datasets import LabeledFaces
 
 LABEL_SOURCES = ("fer2013", "ferplus")
 

@@ -20,7 +20,7 @@ from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
 from inference.faces import Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
-from inference.research.evaluation import Scorer, load_scorer
+from inference.serving import Scorer, load_scorer
 
 
 @dataclass(frozen=True)

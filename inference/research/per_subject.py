@@ -149,7 +149,8 @@ def evaluate_path(
     data: Path, *, weights: Path, images_key: str = "images", feature_statistics: FeatureStatistics | None = None
 ) -> dict[str, Any]:
     """The usual evaluation report of the faces at ``data``, with its ``per_subject`` object."""
-    from inference.research.evaluation import load_scorer, report_scores  # loads the model's runtime
+    from inference.research.evaluation import report_scores
+    from inference.serving import load_scorer  # loads the model's runtime
 
     loaded = load_subject_faces(data, images_key=images_key)
     labels, subjects = loaded.faces.labels, loaded.subjects

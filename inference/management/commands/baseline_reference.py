@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.research.evaluation import load_scorer  # loads the model's runtime
+        from inference.serving import load_scorer  # loads the model's runtime
 
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)
         if not weights.is_file():

@@ -41,8 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--card-extra", type=Path, help="JSON merged into the card (training runs, lineage)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from inference.research.conversion import build_ensemble, convert, load_members
         from inference.research.model_card import write_served_card
-        from inference.serving import Member, ServingSpec, build_ensemble, convert, load_members, manifest_path, sha256
+        from inference.serving import Member, ServingSpec, manifest_path, sha256
 
         out: Path = options["out"]
         if out.suffix != ".tflite":
@@ -91,7 +92,8 @@ class Command(BaseCommand):
 
     def calibrate(self, networks: list[Any], data: Path, *, mirror: bool) -> dict[str, Any]:
         from inference.research.calibration import expected_calibration_error, fit_temperature
-        from inference.serving import calibrate, keras_scores
+        from inference.research.conversion import keras_scores
+        from inference.serving import calibrate
 
         try:
             faces = load_evaluation_data(data)

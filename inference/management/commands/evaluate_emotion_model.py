@@ -18,7 +18,8 @@ from inference.research.ferplus import FerPlusError, ferplus_path_for, load_vote
 
 def evaluate_path(data: Path, *, weights: Path, split: str | None = None, labels: str = "fer2013") -> dict[str, Any]:
     """The evaluation report for the faces at ``data`` (see ``inference.research.evaluation.report_scores``)."""
-    from inference.research.evaluation import load_scorer, report_scores
+    from inference.research.evaluation import report_scores
+    from inference.serving import load_scorer
 
     faces = load_evaluation_data(data, split=split)
     ferplus = None

@@ -18,7 +18,7 @@ import numpy as np
 from common.lazy import Lazy
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
-from inference.faces import Box, FaceDetector, crop_face
+from inference.faces import CROP_MARGIN, Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
 from inference.serving import Scorer, load_scorer
 
@@ -43,15 +43,20 @@ class EmotionClassifier:
         *,
         detector: FaceDetector | None = None,
         limits: FrameLimits | None = None,
+        crop_margin: float = CROP_MARGIN,
     ) -> None:
         self.scorer = scorer
         self.detector = detector or BlazeFaceDetector()
         self.limits = limits or FrameLimits()
+        # Settable so that evaluations can measure other margins through this very frame path.
+        self.crop_margin = crop_margin
 
     @classmethod
-    def from_weights(cls, path: Path, *, limits: FrameLimits | None = None) -> EmotionClassifier:
+    def from_weights(
+        cls, path: Path, *, limits: FrameLimits | None = None, crop_margin: float = CROP_MARGIN
+    ) -> EmotionClassifier:
         """From the served ``.tflite`` file, or from Keras ``.weights.h5`` (imports TensorFlow)."""
-        return cls(load_scorer(path), limits=limits)
+        return cls(load_scorer(path), limits=limits, crop_margin=crop_margin)
 
     def classify_frames(self, frames: Sequence[bytes]) -> list[FrameResult]:
         results: list[FrameResult | None] = [None] * len(frames)
@@ -67,7 +72,7 @@ class EmotionClassifier:
             if box is None:
                 results[index] = FrameResult(face=False)
                 continue
-            crops.append(crop_face(gray, box))
+            crops.append(crop_face(gray, box, margin=self.crop_margin))
             found.append((index, box))
         if crops:
             scores = self.scorer.score(np.stack(crops))

@@ -7,7 +7,7 @@ Face boxes live in memory only: never log or store them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 import cv2
 import numpy as np
@@ -33,7 +33,11 @@ class FaceDetector(Protocol):
     def find_face(self, gray: np.ndarray) -> Box | None: ...
 
 
-def crop_face(gray: np.ndarray, box: Box, *, margin: float = 0.1) -> np.ndarray:
+# The crop's margin around BlazeFace's box, as a fraction of the box (``crop_face``).
+CROP_MARGIN: Final = 0.1
+
+
+def crop_face(gray: np.ndarray, box: Box, *, margin: float = CROP_MARGIN) -> np.ndarray:
     """The face with ``margin`` (a fraction of its size) on each side, as 48x48 uint8.
 
     FER-2013 faces are registered with a little room around them; with BlazeFace's boxes a

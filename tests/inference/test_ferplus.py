@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 import inference.research.training
 from inference.emotions import EMOTIONS
 from inference.research.datasets import load_training_data
+from inference.research.fer_pack import decode, encode
 from inference.research.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
-from scripts.fer_pack import decode, encode
 
 
 def votes_for(**counts: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from skimage import data
 
 from inference.classifier import EmotionClassifier
 from inference.emotions import EMOTIONS
-from inference.faces import Box, crop_face
+from inference.faces import CROP_MARGIN, Box, crop_face
 from inference.images import decode_grayscale
 from inference.research.datasets import DatasetError
 from inference.research.photos import load_photos, photo_report
@@ -116,7 +116,7 @@ def test_evaluate_reads_a_folder_of_whole_photos_through_the_frame_path(tmp_path
     assert set(report["per_person"]) == {"a", "b"}
     expected = {"accuracy", "per_class", "confusion", "expressive_read_neutral", "sad", "per_person_mean", "ece"}
     assert expected <= report.keys()
-    assert report["crop_margin"] == 0.1
+    assert report["crop_margin"] == CROP_MARGIN
 
 
 def test_the_crop_margin_option_changes_what_the_model_reads(tmp_path: Path) -> None:

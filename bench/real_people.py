@@ -12,8 +12,10 @@ of their calibrated scores, ``softmax(w log p1 + (1 - w) log p2)``; a neutral sh
 to the neutral log-score (negative: neutral must be more certain to win). Each row gives the
 development set's figures beside FER+ majority agreement, ECE and neutral recall on PublicTest.
 
-``--pasted N`` also places N PublicTest faces (scaled to 120 px) in a 320x240 grey frame and reads
-them through the frame path at each margin: what the margin does to FER-style faces in frames.
+``--timing`` times each model file per face (``bench/inference.py``'s ``per_face``, batch 1,
+one thread). ``--plot`` draws the frontier. ``--pasted N`` also places N PublicTest faces
+(scaled to 120 px) in a 320x240 grey frame and reads them through the frame path at each margin:
+what the margin does to FER-style faces in frames.
 
 The development set is a measuring instrument: nothing here trains on it.
 """
@@ -21,6 +23,7 @@ The development set is a measuring instrument: nothing here trains on it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -81,6 +84,99 @@ def photo_figures(scores: np.ndarray, readings: Any) -> dict[str, float]:
     }
 
 
+def frontier(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows no other row beats on both the development set and FER+ majority agreement."""
+    return [
+        row
+        for row in rows
+        if not any(
+            other["accuracy"] >= row["accuracy"]
+            and other["fer_majority"] >= row["fer_majority"]
+            and (other["accuracy"], other["fer_majority"]) != (row["accuracy"], row["fer_majority"])
+            for other in rows
+        )
+    ]
+
+
+def draw_frontier(
+    rows: list[dict[str, Any]], path: Path, *, fer_target: float = 0.855, real_target: float = 0.78
+) -> None:
+    """Every candidate as a dot (development-set accuracy against FER+ majority), the frontier joined, the
+    targets as dashed lines; a PNG drawn with OpenCV."""
+    import cv2
+
+    width, height, margin, legend = 640, 520, 70, 430
+    image = np.full((height + 2 * margin, width + 2 * margin + legend, 3), 255, dtype=np.uint8)
+    xs, ys = [row["fer_majority"] for row in rows], [row["accuracy"] for row in rows]
+    x_low, x_high = min(min(xs), fer_target) - 0.01, max(max(xs), fer_target) + 0.01
+    y_low, y_high = min(min(ys), real_target) - 0.02, max(max(ys), real_target) + 0.02
+
+    def point(x: float, y: float) -> tuple[int, int]:
+        return (
+            round(margin + (x - x_low) / (x_high - x_low) * width),
+            round(margin + height - (y - y_low) / (y_high - y_low) * height),
+        )
+
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.rectangle(image, point(x_low, y_high), point(x_high, y_low), (0, 0, 0), 1)
+    for tick in np.arange(np.ceil(x_low * 50) / 50, x_high, 0.02):
+        px, py = point(float(tick), y_low)
+        cv2.putText(image, f"{tick:.0%}", (px - 14, py + 20), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    for tick in np.arange(np.ceil(y_low * 20) / 20, y_high, 0.05):
+        px, py = point(x_low, float(tick))
+        cv2.putText(image, f"{tick:.0%}", (px - 40, py + 4), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    for start, end in (
+        (point(fer_target, y_low), point(fer_target, y_high)),
+        (point(x_low, real_target), point(x_high, real_target)),
+    ):
+        length = int(np.hypot(end[0] - start[0], end[1] - start[1]))
+        for offset in range(0, length, 12):
+            near, far = offset / length, min(1.0, (offset + 6) / length)
+            p0 = (round(start[0] + (end[0] - start[0]) * near), round(start[1] + (end[1] - start[1]) * near))
+            p1 = (round(start[0] + (end[0] - start[0]) * far), round(start[1] + (end[1] - start[1]) * far))
+            cv2.line(image, p0, p1, (60, 60, 200), 1, cv2.LINE_AA)
+    for row in rows:
+        cv2.circle(image, point(row["fer_majority"], row["accuracy"]), 3, (160, 160, 160), -1, cv2.LINE_AA)
+    best = sorted(frontier(rows), key=lambda row: row["fer_majority"])
+    for a, b in itertools.pairwise(best):
+        cv2.line(
+            image, point(a["fer_majority"], a["accuracy"]), point(b["fer_majority"], b["accuracy"]), (200, 120, 40), 1
+        )
+    # The frontier's points are numbered; the legend on the right names them (labels beside the
+    # dots would overlap where the frontier is dense).
+    for number, row in enumerate(best, start=1):
+        px, py = point(row["fer_majority"], row["accuracy"])
+        cv2.circle(image, (px, py), 4, (200, 120, 40), -1, cv2.LINE_AA)
+        cv2.putText(image, str(number), (px + 5, py - 5), font, 0.35, (0, 0, 0), 1, cv2.LINE_AA)
+        text = (
+            f"{number}. {row['candidate']}, margin {row['margin']:g}: "
+            f"{row['accuracy']:.1%} real / {row['fer_majority']:.1%} FER+"
+        )
+        cv2.putText(image, text, (2 * margin + width - 20, margin + 16 * number), font, 0.35, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        "FER+ PublicTest majority agreement",
+        (margin + width // 2 - 140, margin + height + 45),
+        font,
+        0.5,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        image,
+        "real people (whole photos through the frame path): accuracy; dashed: targets",
+        (margin, margin - 30),
+        font,
+        0.5,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"could not write {path}")
+
+
 def pasted_frames(faces: np.ndarray) -> list[bytes]:
     import cv2
 
@@ -106,6 +202,10 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="*", default=[0.25, 0.5, 0.75], help="first model's share")
     parser.add_argument("--neutral-shifts", type=float, nargs="*", default=[-0.5, -1.0])
     parser.add_argument("--pasted", type=int, default=0, help="also read this many PublicTest faces pasted in frames")
+    parser.add_argument("--plot", type=Path, help="write the frontier (development set against FER+) as a PNG")
+    parser.add_argument(
+        "--timing", action="store_true", help="also time each model file per face (batch 1, one thread)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -156,8 +256,7 @@ def main() -> None:
                     combine(fer_scores[name], None, 1.0, shift),
                     reading,
                 )
-        if len(names) >= 2:
-            first, second = names[0], names[1]
+        for first, second in zip(names[::2], names[1::2], strict=False):
             a, b = readings[(first, margin)], readings[(second, margin)]
             if not np.array_equal(a.found, b.found):
                 raise SystemExit("the two models' frame paths found different faces")
@@ -189,8 +288,16 @@ def main() -> None:
                         "fer_majority_of_found": round(float((predicted[counted] == labels[counted]).mean()), 4),
                     }
                 )
+    timing: dict[str, float] = {}
+    if args.timing:
+        from bench.inference import per_face
+
+        for name, path in models.items():
+            timing[name] = round(per_face(ServedScorer(Path(path), threads=1), 1) * 1000, 3)
+    if args.plot:
+        draw_frontier(rows, args.plot)
     if args.json:
-        print(json.dumps({"rows": rows, "pasted": pasted}))
+        print(json.dumps({"rows": rows, "pasted": pasted, "ms_per_face": timing}))
         return
     header = (
         "| candidate | margin | dev acc | expr->neutral | sad R / P | angry / fear R | per-person | "
@@ -206,6 +313,8 @@ def main() -> None:
             f"{row['per_person_mean']:.1%} | {row['fer_majority']:.2%} | {row['fer_ece']:.2%} | "
             f"{row['fer_neutral_recall']:.1%} |"
         )
+    for name, ms in timing.items():
+        print(f"{name}: {ms:.3f} ms per face at batch 1 on one thread (an ensemble costs its two models' sum)")
     for row in pasted:
         print(
             f"pasted PublicTest faces, {row['model']}, margin {row['margin']:g}: found {row['found']:.1%}, "

@@ -266,7 +266,7 @@ def train(
             average.add(model.get_weights())
         curve[epoch + 1] = float((logs or {})["val_accuracy"])
         log(
-            f"epoch {epoch + 1}/{schedule.total}: lr={schedule.rate(epoch):.2e}, "
+            f"epoch {epoch + 1}/{schedule.total} ({now - epoch_started[0]:.0f} s): lr={schedule.rate(epoch):.2e}, "
             + ", ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()) if k != "learning_rate")
         )
         if epoch + 1 >= schedule.total:
@@ -276,7 +276,7 @@ def train(
         batches,
         validation_data=validation,
         epochs=config.epochs,
-        verbose=2 if backend == "tensorflow" else 0,
+        verbose=0,  # each epoch's line comes from ``end``, the same on every backend
         callbacks=[
             keras.callbacks.BackupAndRestore(str(checkpoint)),
             keras.callbacks.LearningRateScheduler(schedule.rate),

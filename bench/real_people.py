@@ -7,15 +7,18 @@
 
 Whole photos are read through the stream's frame path (``inference.research.photos``: decode,
 BlazeFace, crop, served model), once per model and margin; FER+ PublicTest faces are already
-registered crops, read by the served model directly. Ensembles of two models are log-averages
-of their calibrated scores, ``softmax(w log p1 + (1 - w) log p2)``; a neutral shift adds a constant
-to the neutral log-score (negative: neutral must be more certain to win). Each row gives the
-development set's figures beside FER+ majority agreement, ECE and neutral recall on PublicTest.
+registered crops, read by the served model directly. Ensembles of each consecutive pair of
+``--model`` files are log-averages of their calibrated scores, ``softmax(w log p1 + (1 - w) log p2)``;
+a neutral shift adds a constant to the neutral log-score (negative: neutral must be more certain
+to win). Each row gives the development set's figures beside FER+ majority agreement, ECE and
+neutral recall on PublicTest.
 
-``--timing`` times each model file per face (``bench/inference.py``'s ``per_face``, batch 1,
-one thread). ``--plot`` draws the frontier. ``--pasted N`` also places N PublicTest faces
-(scaled to 120 px) in a 320x240 grey frame and reads them through the frame path at each margin:
-what the margin does to FER-style faces in frames.
+``--write-teacher T.npy`` writes the first two models' log-average over every FER-2013 Training
+face instead (the teacher of ``train_emotion_model --teacher``). ``--timing`` times each model
+file per face (``bench/inference.py``'s ``per_face``, batch 1, one thread). ``--plot`` draws the
+frontier. ``--pasted N`` also places N PublicTest faces (scaled to 120 px) in a 320x240 grey
+frame and reads them through the frame path at each margin: what the margin does to FER-style
+faces in frames.
 
 The development set is a measuring instrument: nothing here trains on it.
 """
@@ -173,7 +176,7 @@ def draw_frontier(
         1,
         cv2.LINE_AA,
     )
-    if not cv2.imwrite(str(path), image):
+    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f"could not write {path}")
 
 
@@ -206,6 +209,13 @@ def main() -> None:
     parser.add_argument(
         "--timing", action="store_true", help="also time each model file per face (batch 1, one thread)"
     )
+    parser.add_argument(
+        "--write-teacher",
+        type=Path,
+        help="write the first two models' log-average (--teacher-share of the first) over every face of "
+        "fer2013_Training.npz beside --fer as an (N, 7) .npy, for train_emotion_model --teacher, and stop",
+    )
+    parser.add_argument("--teacher-share", type=float, default=0.75)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -220,6 +230,13 @@ def main() -> None:
     from inference.serving import ServedScorer
 
     models = dict(text.split("=", 1) for text in args.model)
+    if args.write_teacher:
+        training = load_evaluation_data(args.fer.with_name("fer2013_Training.npz"))
+        first, second = (
+            ServedScorer(Path(path)).score(training.images).astype(np.float64) for path in list(models.values())[:2]
+        )
+        np.save(args.write_teacher, combine(first, second, args.teacher_share, 0.0).astype(np.float32))
+        return
     photos = load_photos(args.photos)
     fer = load_evaluation_data(args.fer)
     majority = load_votes(ferplus_path_for(args.fer), expected_rows=len(fer)).labels

@@ -229,7 +229,12 @@ def main() -> None:
     from inference.research.photos import PHOTO_LIMITS, load_photos, read_photos
     from inference.serving import ServedScorer
 
-    models = dict(text.split("=", 1) for text in args.model)
+    # A model may be named twice (the same file) to pair it with two others: ensembles pair each
+    # consecutive two of the --model list, singles are read once per name.
+    given = [tuple(text.split("=", 1)) for text in args.model]
+    models = dict(given)
+    if len({(name, models[name]) for name, _ in given}) != len(set(given)):
+        raise SystemExit("a --model name names two different files")
     if args.write_teacher:
         training = load_evaluation_data(args.fer.with_name("fer2013_Training.npz"))
         first, second = (
@@ -260,9 +265,9 @@ def main() -> None:
             }
         )
 
-    names = list(models)
+    paired = [name for name, _ in given]
     for margin in args.margins:
-        for name in names:
+        for name in models:
             reading = readings[(name, margin)]
             for shift in [0.0, *args.neutral_shifts]:
                 label = name if shift == 0 else f"{name}, neutral {shift:+g}"
@@ -273,7 +278,7 @@ def main() -> None:
                     combine(fer_scores[name], None, 1.0, shift),
                     reading,
                 )
-        for first, second in zip(names[::2], names[1::2], strict=False):
+        for first, second in zip(paired[::2], paired[1::2], strict=False):
             a, b = readings[(first, margin)], readings[(second, margin)]
             if not np.array_equal(a.found, b.found):
                 raise SystemExit("the two models' frame paths found different faces")

@@ -159,7 +159,7 @@ def main() -> None:
             f"{locked:8.1f} with one shared behind a lock"
         )
     if args.keras:
-        from inference.evaluation import load_scorer
+        from inference.serving import load_scorer
 
         assert scorer.spec is not None
         keras_weights = model.parent / scorer.spec.members[0].weights

@@ -20,9 +20,9 @@ import numpy as np
 from common.lazy import Lazy
 from inference.blazeface import BlazeFaceDetector
 from inference.emotions import EMOTIONS
-from inference.evaluation import Scorer, load_scorer
-from inference.faces import Box, FaceDetector, crop_face
+from inference.faces import CROP_MARGIN, Box, FaceDetector, crop_face
 from inference.images import FrameError, FrameErrorCode, FrameLimits, decode_grayscale
+from inference.serving import Scorer, load_scorer
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,20 @@ class EmotionClassifier:
         *,
         detector: FaceDetector | None = None,
         limits: FrameLimits | None = None,
+        crop_margin: float = CROP_MARGIN,
     ) -> None:
         self.scorer = scorer
         self.detector = detector or BlazeFaceDetector()
         self.limits = limits or FrameLimits()
+        # Settable so that evaluations can measure other margins through this very frame path.
+        self.crop_margin = crop_margin
 
     @classmethod
-    def from_weights(cls, path: Path, *, limits: FrameLimits | None = None) -> EmotionClassifier:
+    def from_weights(
+        cls, path: Path, *, limits: FrameLimits | None = None, crop_margin: float = CROP_MARGIN
+    ) -> EmotionClassifier:
         """From the served ``.tflite`` file, or from Keras ``.weights.h5`` (imports TensorFlow)."""
-        return cls(load_scorer(path), limits=limits)
+        return cls(load_scorer(path), limits=limits, crop_margin=crop_margin)
 
     def classify_frames(self, frames: Sequence[bytes], *, stages: StageObserver | None = None) -> list[FrameResult]:
         """One result per frame; ``stages``, when given, hears each stage's time (a clock read per stage)."""
@@ -87,7 +92,7 @@ class EmotionClassifier:
             if box is None:
                 results[index] = FrameResult(face=False)
                 continue
-            crops.append(crop_face(gray, box))
+            crops.append(crop_face(gray, box, margin=self.crop_margin))
             found.append((index, box))
         if crops:
             started = time.perf_counter() if stages is not None else 0.0

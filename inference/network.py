@@ -2,7 +2,7 @@
 
 Importing this module imports neither Keras nor TensorFlow (the served path uses only
 ``centre_crop``): ``build_model`` imports Keras, whose backend may be JAX or PyTorch on a GPU
-machine, and ``FaceScorer``, the Keras reference scorer, imports TensorFlow.
+machine, and ``FaceScorer``, the Keras reference scorer, imports TensorFlow under that backend.
 
 The network sees a 40x40 centre crop of a registered 48x48 grayscale face (training takes
 random 40x40 crops, a cheap and strong augmentation), with raw 0-255 pixel values: the
@@ -82,13 +82,19 @@ class FaceScorer:
     """
 
     def __init__(self, model: keras.Model) -> None:
-        import tensorflow as tf
+        import keras
 
         self.model = model
-        self._forward: Any = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 1], tf.float32)],
-        )
+        self._forward: Any
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            self._forward = tf.function(
+                lambda x: model(x, training=False),
+                input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 1], tf.float32)],
+            )
+        else:  # JAX or PyTorch (a GPU machine's trainer): no TensorFlow there
+            self._forward = lambda x: keras.ops.convert_to_numpy(model(x, training=False))
 
     @classmethod
     def from_weights(cls, path: Path) -> FaceScorer:

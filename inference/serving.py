@@ -3,7 +3,8 @@
 Serving goes through LiteRT (TensorFlow Lite's runtime, the ``ai-edge-litert`` package), not
 Keras: it answers a face several times faster on one core (dynamic-range int8 weights, XNNPACK
 kernels) and does not import TensorFlow, so a web process that scores frames stays small.
-TensorFlow is needed only to *make* the file (``manage.py convert_emotion_model``).
+TensorFlow is needed only to *make* the file (``manage.py convert_emotion_model``, with
+``inference.research.conversion``).
 
 The file's graph takes (N, 40, 40, 1) float32 faces (raw 0-255, the centre of the 48x48 crop)
 and returns calibrated scores (N, 7) that sum to 1: it runs each member network on each view
@@ -17,19 +18,18 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from inference.emotions import EMOTIONS
-from inference.network import INPUT_SIZE, centre_crop
+from inference.network import centre_crop
 
 MANIFEST_SUFFIX = ".json"
 # Keeps log() finite for a probability that rounds to 0.
-_EPSILON = 1e-7
+EPSILON = 1e-7
 
 
 @dataclass(frozen=True)
@@ -74,63 +74,27 @@ def manifest_path(model_path: Path) -> Path:
 
 def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log(p) / T)`` row by row, in NumPy: what the served graph does last."""
-    logits = np.log(np.maximum(probabilities, _EPSILON)) / temperature
+    logits = np.log(np.maximum(probabilities, EPSILON)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
     calibrated: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
     return calibrated
 
 
-# --- Building (Keras; TensorFlow only for the conversion) -------------------------------
-
-
-def build_ensemble(networks: Sequence[Any], *, mirror: bool, temperature: float) -> Any:
-    """One Keras model: members x views averaged, then the temperature. Members are built models."""
-    import keras
-
-    inputs = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 1), name="face")
-    views = [inputs, keras.ops.flip(inputs, axis=2)] if mirror else [inputs]
-    outputs = [network(view) for network in networks for view in views]
-    mean = outputs[0] if len(outputs) == 1 else keras.layers.Average()(outputs)
-    logits = keras.ops.log(keras.ops.maximum(mean, _EPSILON)) / temperature
-    return keras.Model(inputs, keras.ops.softmax(logits, axis=-1), name="smile_emotion_ensemble")
-
-
-def load_members(spec: ServingSpec, folder: Path) -> list[Any]:
-    from inference.network import build_model
-
-    networks = []
-    for index, member in enumerate(spec.members):
-        network = build_model(member.width)
-        network.name = f"member_{index}"
-        network.load_weights(str(folder / member.weights))
-        networks.append(network)
-    return networks
-
-
-def keras_scores(networks: Sequence[Any], faces: np.ndarray, *, mirror: bool, batch_size: int = 512) -> np.ndarray:
-    """Uncalibrated ensemble probabilities from Keras (the reference the served file must match)."""
-    inputs = centre_crop(faces)
-    total = np.zeros((len(faces), len(EMOTIONS)), dtype=np.float64)
-    views = [inputs, inputs[:, :, ::-1]] if mirror else [inputs]
-    for network in networks:
-        for view in views:
-            total += network.predict(view, batch_size=batch_size, verbose=0)
-    mean: np.ndarray = (total / (len(networks) * len(views))).astype(np.float32)
-    return mean
-
-
-def convert(model: Any) -> bytes:
-    """The Keras model as a LiteRT flatbuffer with dynamic-range quantisation (int8 weights)."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    flatbuffer: bytes = converter.convert()
-    return flatbuffer
-
-
 # --- Serving (LiteRT; no TensorFlow) -----------------------------------------------------
+
+
+class Scorer(Protocol):
+    def score(self, faces: np.ndarray, *, batch_size: int = 256) -> np.ndarray: ...
+
+
+def load_scorer(path: Path) -> Scorer:
+    """The served LiteRT file (``.tflite``), or Keras weights (``.weights.h5``) for comparison."""
+    if path.suffix == ".tflite":
+        return ServedScorer(path)
+    from inference.network import FaceScorer
+
+    return FaceScorer.from_weights(path)
 
 
 class ServedScorer:

@@ -193,3 +193,30 @@ def test_only_notify_speaks_to_a_users_streams(modules: dict[str, Path]) -> None
     """One way to tell a user's open streams: ``moods.stream.notify`` (revocation, baseline, nudges, settings)."""
     speakers = {name for name, path in modules.items() if "group_send" in path.read_text()}
     assert speakers == {"moods.stream.notify"}
+
+
+def serving_modules(modules: dict[str, Path]) -> set[str]:
+    """What serves a live frame: ``inference`` and its modules, less research and the commands."""
+    return {
+        name
+        for name in modules
+        if top(name) == "inference" and not name.startswith(("inference.research", "inference.management"))
+    }
+
+
+def test_serving_imports_no_training_or_research_code(modules: dict[str, Path]) -> None:
+    """A web process or worker that scores frames loads no data sets, trainers or calibration fitting."""
+    offenders = {
+        (name, imported)
+        for name in serving_modules(modules)
+        for imported in imported_names(modules[name], name)
+        if imported == "inference.research" or imported.startswith("inference.research.")
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_serving_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    """The rule reads imports at any depth: a lazy import of research code counts."""
+    path = tmp_path / "classifier.py"
+    path.write_text("def load():\n    from inference.research.evaluation import load_scorer\n")
+    assert "inference.research.evaluation" in set(imported_names(path, "inference.classifier"))

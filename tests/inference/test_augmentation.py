@@ -1,12 +1,12 @@
-"""What the training pipeline feeds the network: full augmentation warps and erases, light only flips and crops."""
+"""What the trainer feeds the network: full augmentation warps and erases, light only flips and crops."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from inference.datasets import LabeledFaces
 from inference.network import INPUT_SIZE
-from inference.training import TrainingConfig, build_datasets
+from inference.research.datasets import LabeledFaces
+from inference.research.training import TrainingConfig, build_batches
 
 
 def one_face_set(n: int = 64) -> tuple[LabeledFaces, np.ndarray]:
@@ -28,8 +28,8 @@ def crops_of(face: np.ndarray) -> list[np.ndarray]:
 
 def first_batch(augmentation: str) -> tuple[np.ndarray, list[np.ndarray]]:
     faces, face = one_face_set()
-    training, _ = build_datasets(faces, faces, TrainingConfig(batch_size=32, augmentation=augmentation, seed=5))
-    images, labels, weights = next(iter(training))
+    batches = build_batches(faces, TrainingConfig(batch_size=32, augmentation=augmentation, seed=5))
+    images, labels, weights = batches[0]
     assert images.shape == (32, INPUT_SIZE, INPUT_SIZE, 1)
     assert (labels.shape, weights.shape) == ((32, 7), (32,))
     return np.asarray(images)[..., 0], crops_of(face)
@@ -48,3 +48,16 @@ def test_light_augmentation_only_flips_and_crops() -> None:
 def test_full_augmentation_changes_the_pixels_themselves() -> None:
     images, crops = first_batch("full")
     assert sum(is_a_crop(image, crops) for image in images) < len(images) // 2
+
+
+def test_each_epoch_visits_the_faces_in_a_new_order_with_new_augmentation() -> None:
+    faces = LabeledFaces(
+        images=np.random.default_rng(0).integers(0, 256, size=(64, 48, 48), dtype=np.uint8),
+        labels=np.arange(64) % 7,
+    )
+    batches = build_batches(faces, TrainingConfig(batch_size=32, seed=5))
+    first_order, first = batches.order.copy(), batches[0][0]
+    batches.on_epoch_end()
+    assert not np.array_equal(first_order, batches.order)
+    assert sorted(batches.order.tolist()) == list(range(64))
+    assert not np.array_equal(first, batches[0][0])

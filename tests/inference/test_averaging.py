@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from inference.averaging import WeightAverage, averaged_model, recalibrate_batch_norm
 from inference.network import build_model
-from inference.training import TrainingConfig
+from inference.research.averaging import WeightAverage, averaged_model, recalibrate_batch_norm
+from inference.research.training import TrainingConfig
 
 
 def test_the_average_is_the_mean_of_what_was_added() -> None:

@@ -14,9 +14,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from inference.datasets import load_training_data
 from inference.emotions import EMOTIONS
 from inference.network import build_model
+from inference.research.datasets import load_training_data
 
 # The Keras weights of the served model's network (the served file itself is LiteRT).
 SHIPPED_KERAS = Path(settings.SMILE_EMOTION_WEIGHTS).with_name("emotion_cnn.weights.h5")

@@ -140,3 +140,11 @@ def test_the_shipped_detector_weights_are_the_documented_file() -> None:
 def test_missing_detector_weights_are_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="face detector"):
         BlazeFaceDetector(model_path=tmp_path / "missing.tflite")
+
+
+def test_the_served_crop_is_the_detectors_box_itself() -> None:
+    """Margin 0: on whole photos of real people the box alone reads best (docs/model.md, "Crop")."""
+    gray = np.random.default_rng(4).integers(0, 256, size=(240, 320), dtype=np.uint8)
+    box = Box(x=100, y=60, width=96, height=96)
+    expected = cv2.resize(gray[60:156, 100:196], (48, 48), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(crop_face(gray, box), expected)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from inference.emotions import EMOTIONS
-from inference.feature_statistics import (
+from inference.network import build_model, centre_crop
+from inference.research.feature_statistics import (
     Head,
     balanced_by_reading,
     face_and_mirror_features,
@@ -23,7 +24,6 @@ from inference.feature_statistics import (
     person_statistics,
     split_network,
 )
-from inference.network import build_model, centre_crop
 from tests.inference.test_per_subject import write_people
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-import inference.training
-from inference.datasets import load_training_data
+import inference.research.training
 from inference.emotions import EMOTIONS
-from inference.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
-from scripts.fer_pack import decode, encode
+from inference.research.datasets import load_training_data
+from inference.research.fer_pack import decode, encode
+from inference.research.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
 
 
 def votes_for(**counts: int) -> np.ndarray:
@@ -150,14 +150,14 @@ def test_training_mixes_fer2013_labels_into_the_votes_when_asked(
     write_ferplus_split(tmp_path, "Training", 48, seed=1)
     write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
     trained_on: list[np.ndarray] = []
-    real_train = inference.training.train
+    real_train = inference.research.training.train
 
     def recording_train(*args: Any, **kwargs: Any) -> Any:
         trained_on.append(kwargs["targets"])
         return real_train(*args, **kwargs)
 
     # The command imports train() when it runs (TensorFlow loads then): record what it is given.
-    monkeypatch.setattr(inference.training, "train", recording_train)
+    monkeypatch.setattr(inference.research.training, "train", recording_train)
     out_dir = tmp_path / "model"
     call_command(
         "train_emotion_model",

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inference.baseline import adjust, build_baseline
-from inference.datasets import DatasetError
 from inference.emotions import EMOTIONS
-from inference.per_subject import (
+from inference.research.datasets import DatasetError
+from inference.research.per_subject import (
     leave_one_out_adjusted,
     load_subject_faces,
     per_subject_report,

@@ -12,9 +12,10 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from inference.calibration import expected_calibration_error, fit_temperature, reliability
 from inference.emotions import EMOTIONS
-from inference.serving import ServedScorer, ServingSpec, calibrate, keras_scores, load_members, manifest_path, sha256
+from inference.research.calibration import expected_calibration_error, fit_temperature, reliability
+from inference.research.conversion import keras_scores, load_members
+from inference.serving import ServedScorer, ServingSpec, calibrate, manifest_path, sha256
 
 # The shipped file, checked byte for byte: replacing it must be a deliberate change of this line
 # (after `manage.py convert_emotion_model`, which prints the new hash; see docs/model.md).

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.datasets import DatasetError, describe_training_data, load_training_data
+from inference.research.datasets import DatasetError, describe_training_data, load_training_data
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True, help="output folder for weights and model card")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.weight_soup import SoupError, average_models
+        from inference.research.weight_soup import SoupError, average_models
 
         try:
             train_set, val_set = load_training_data(options["data"])

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.baseline import NEUTRAL, population_reference
-from inference.datasets import DatasetError, load_evaluation_data
+from inference.research.datasets import DatasetError, load_evaluation_data
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.evaluation import load_scorer  # loads the model's runtime
+        from inference.serving import load_scorer  # loads the model's runtime
 
         weights = options["weights"] or Path(settings.SMILE_EMOTION_WEIGHTS)
         if not weights.is_file():

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference.datasets import DatasetError, load_evaluation_data
-from inference.ferplus import FerPlusError, ferplus_path_for, load_votes
+from inference.research.datasets import DatasetError, load_evaluation_data
+from inference.research.ferplus import FerPlusError, ferplus_path_for, load_votes
 
 
 def parse_member(text: str) -> tuple[Path, float]:
@@ -41,8 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--card-extra", type=Path, help="JSON merged into the card (training runs, lineage)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from inference.model_card import write_served_card
-        from inference.serving import Member, ServingSpec, build_ensemble, convert, load_members, manifest_path, sha256
+        from inference.research.conversion import build_ensemble, convert, load_members
+        from inference.research.model_card import write_served_card
+        from inference.serving import Member, ServingSpec, manifest_path, sha256
 
         out: Path = options["out"]
         if out.suffix != ".tflite":
@@ -90,8 +91,9 @@ class Command(BaseCommand):
             )
 
     def calibrate(self, networks: list[Any], data: Path, *, mirror: bool) -> dict[str, Any]:
-        from inference.calibration import expected_calibration_error, fit_temperature
-        from inference.serving import calibrate, keras_scores
+        from inference.research.calibration import expected_calibration_error, fit_temperature
+        from inference.research.conversion import keras_scores
+        from inference.serving import calibrate
 
         try:
             faces = load_evaluation_data(data)

@@ -9,16 +9,19 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inference import per_subject
-from inference.datasets import DatasetError, load_evaluation_data
 from inference.emotions import EMOTIONS
-from inference.evaluation import LABEL_SOURCES
-from inference.ferplus import FerPlusError, ferplus_path_for, load_votes
+from inference.research import per_subject
+from inference.research.datasets import DatasetError, load_evaluation_data
+from inference.research.evaluation import LABEL_SOURCES
+from inference.research.ferplus import FerPlusError, ferplus_path_for, load_votes
+from inference.research.photos import describe as describe_photos
+from inference.research.photos import evaluate_photos, is_photo_folder
 
 
 def evaluate_path(data: Path, *, weights: Path, split: str | None = None, labels: str = "fer2013") -> dict[str, Any]:
-    """The evaluation report for the faces at ``data`` (see ``inference.evaluation.report_scores``)."""
-    from inference.evaluation import load_scorer, report_scores
+    """The evaluation report for the faces at ``data`` (see ``inference.research.evaluation.report_scores``)."""
+    from inference.research.evaluation import report_scores
+    from inference.serving import load_scorer
 
     faces = load_evaluation_data(data, split=split)
     ferplus = None
@@ -35,7 +38,9 @@ class Command(BaseCommand):
         "folder names may be synonyms (anger, happiness, ...); other folders are skipped and listed. "
         "--labels ferplus scores against the FER+ raters' majority (ferplus_<split>.npz beside "
         "fer2013_<split>.npz; faces without a majority among the seven classes are left out) and "
-        "reports the FER-2013-label accuracy beside it."
+        "reports the FER-2013-label accuracy beside it. A folder with a labels.json (a list of "
+        "{file, emotion, person}) holds whole photos of people: each is read through the stream's frame "
+        "path (decode, BlazeFace, crop, served model), with per-person figures."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -51,7 +56,13 @@ class Command(BaseCommand):
             "--per-subject",
             action="store_true",
             help="ROOT/<subject>/<emotion>/ or an .npz with a subjects array: also score each face with the "
-            "baseline of its subject's other neutral faces (see inference.per_subject)",
+            "baseline of its subject's other neutral faces (see inference.research.per_subject)",
+        )
+        parser.add_argument(
+            "--crop-margin",
+            type=float,
+            help="for a folder of whole photos (labels.json), crop this margin around the face box instead of the "
+            "served one (a fraction of the box, 0 to 0.5)",
         )
         parser.add_argument("--images", default="images", help="with --per-subject, the .npz array of faces")
         parser.add_argument(
@@ -59,7 +70,7 @@ class Command(BaseCommand):
             type=Path,
             metavar="KERAS_WEIGHTS",
             help="with --per-subject, also read each face with its subject's other faces' feature statistics "
-            "(the last batch norm re-estimated; see inference.feature_statistics), using these .weights.h5",
+            "(the last batch norm re-estimated; see inference.research.feature_statistics), using these .weights.h5",
         )
         parser.add_argument(
             "--neutral-share",
@@ -101,6 +112,14 @@ class Command(BaseCommand):
         if not options["data"].exists():
             raise CommandError(f"data not found: {options['data']}")
         feature_statistics = self.feature_statistics(options)
+        margin = options["crop_margin"]
+        if margin is not None and not 0.0 <= margin <= 0.5:
+            raise CommandError(f"--crop-margin must lie between 0 and 0.5; got {margin}")
+        if is_photo_folder(options["data"]):
+            self.handle_photos(options, weights=weights, with_features=feature_statistics is not None)
+            return
+        if margin is not None:
+            raise CommandError("--crop-margin needs a folder of whole photos with a labels.json")
         try:
             if options["per_subject"]:
                 report = per_subject.evaluate_path(
@@ -116,7 +135,7 @@ class Command(BaseCommand):
         except (DatasetError, FerPlusError) as exc:
             raise CommandError(str(exc)) from exc
         if options["plot"]:
-            from inference.calibration import draw_reliability_diagram
+            from inference.research.calibration import draw_reliability_diagram
 
             draw_reliability_diagram(
                 report["reliability"],
@@ -140,3 +159,22 @@ class Command(BaseCommand):
             self.stdout.write(per_subject.describe(report["per_subject"]))
         if report["skipped"]:
             self.stdout.write(f"skipped folders: {', '.join(report['skipped'])}")
+
+    def handle_photos(self, options: dict[str, Any], *, weights: Path, with_features: bool) -> None:
+        if with_features:
+            raise CommandError("--feature-statistics reads registered faces, not whole photos")
+        if options["plot"]:
+            raise CommandError("--plot is for FER-style faces; whole photos report their ECE only")
+        try:
+            report = evaluate_photos(
+                options["data"], weights=weights, crop_margin=options["crop_margin"], per_subject=options["per_subject"]
+            )
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(report))
+            return
+        for line in describe_photos(report):
+            self.stdout.write(line)
+        if "per_subject" in report:
+            self.stdout.write(per_subject.describe(report["per_subject"]))

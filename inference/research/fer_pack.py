@@ -1,6 +1,6 @@
 """Pack FER-2013 + FER+ votes small enough to travel to a GPU machine (64 MiB with the repo).
 
-    .venv/bin/python scripts/fer_pack.py ../shared/data/fer2013 OUT.npz
+    .venv/bin/python -m inference.research.fer_pack ../shared/data/fer2013 OUT.npz
 
 The faces are stored losslessly: each pixel minus the LOCO-I (JPEG-LS) median predictor from
 its left, upper and upper-left neighbours, then xz. Training faces keep their central 46x46
@@ -72,6 +72,32 @@ def pack(data_dir: Path, out: Path) -> None:
             arrays[f"{key}_votes"] = votes["votes"]
             arrays[f"{key}_ferplus"] = votes["ferplus_labels"]
     np.savez(out, allow_pickle=False, **arrays)
+
+
+def is_pack(path: Path) -> bool:
+    """Whether ``path`` is a file ``pack`` wrote (the trainer reads it like the data folder)."""
+    if not (path.is_file() and path.name.endswith(".npz")):
+        return False
+    with np.load(path) as data:
+        return "train_shape" in data.files and "train_votes" in data.files
+
+
+def padded(faces: np.ndarray, size: int = 48) -> np.ndarray:
+    """Centre crops back to ``size`` x ``size``, their border replicated: the 40x40 validation faces get
+    their exact centre back, the 46x46 training faces a one-pixel replicated frame (their random
+    40x40 crop then shifts by up to 4 pixels, the last of them into the replicated pixel)."""
+    import cv2
+
+    border = (size - faces.shape[1]) // 2
+    if border == 0:
+        return faces
+    return np.stack([cv2.copyMakeBorder(face, border, border, border, border, cv2.BORDER_REPLICATE) for face in faces])
+
+
+def pack_votes(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(Training votes, PublicTest FER+ majority labels) from a pack, without decoding faces."""
+    with np.load(path) as data:
+        return data["train_votes"], data["val_ferplus"]
 
 
 def unpack(path: Path) -> dict[str, np.ndarray]:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from inference.datasets import LabeledFaces
-from inference.training import CARD_JSON, ship_best
+from inference.research.datasets import LabeledFaces
+from inference.research.training import CARD_JSON, ship_best
 
 
 class SoupError(ValueError):
@@ -63,7 +63,7 @@ def average_models(
 
     Returns the model card (also written to ``out_dir`` with the weights).
     """
-    from inference.averaging import WeightAverage, averaged_model
+    from inference.research.averaging import WeightAverage, averaged_model
 
     if len(weight_files) < 2:
         raise SoupError("give at least two weight files to average")

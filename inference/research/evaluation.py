@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from inference.calibration import expected_calibration_error, reliability
-from inference.datasets import LabeledFaces
 from inference.emotions import EMOTIONS
+from inference.research.calibration import expected_calibration_error, reliability
+from inference.research.datasets import LabeledFaces
+from inference.serving import Scorer
 
 LABEL_SOURCES = ("fer2013", "ferplus")
-
-
-class Scorer(Protocol):
-    def score(self, faces: np.ndarray, *, batch_size: int = 256) -> np.ndarray: ...
-
-
-def load_scorer(path: Path) -> Scorer:
-    """The served LiteRT file (``.tflite``), or Keras weights (``.weights.h5``) for comparison."""
-    if path.suffix == ".tflite":
-        from inference.serving import ServedScorer
-
-        return ServedScorer(path)
-    from inference.network import FaceScorer
-
-    return FaceScorer.from_weights(path)
 
 
 def summarise(labels: np.ndarray, predicted: np.ndarray, skipped: list[str] | None = None) -> dict[str, Any]:

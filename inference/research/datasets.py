@@ -159,6 +159,14 @@ def load_training_data(path: Path) -> tuple[LabeledFaces, LabeledFaces]:
     if path.is_file() and path.suffix.lower() == ".csv":
         return load_csv(path, split=TRAINING_SPLIT), load_csv(path, split=VALIDATION_SPLIT)
     if path.is_file() and (path.name.endswith(".npz") or path.name.endswith(".npz.xz")):
+        from inference.research.fer_pack import is_pack, padded, unpack
+
+        if is_pack(path):
+            packed = unpack(path)
+            return (
+                _faces(padded(packed["train_faces"]), packed["train_labels"]),
+                _faces(padded(packed["val_faces"]), packed["val_labels"]),
+            )
         with _open_npz(path) as data:
             if "train_images" not in data:
                 raise DatasetError(f"{path}: a training file needs train_/val_ arrays; found {sorted(data)}")
@@ -180,7 +188,7 @@ def load_training_data(path: Path) -> tuple[LabeledFaces, LabeledFaces]:
             )
     raise DatasetError(
         f"{path}: expected fer2013.csv, a folder with train/ and test/, "
-        "a folder with fer2013_Training.npz and fer2013_PublicTest.npz, or a packed .npz(.xz)"
+        "a folder with fer2013_Training.npz and fer2013_PublicTest.npz, a packed .npz(.xz) or the GPU pack"
     )
 
 

@@ -65,9 +65,9 @@ def recalibrate_batch_norm(model: keras.Model, faces: np.ndarray, *, batch_size:
         layer.momentum = momentum
 
 
-def averaged_model(weights: Sequence[np.ndarray], faces: np.ndarray) -> keras.Model:
-    """A fresh network holding ``weights``, its batch-norm statistics recomputed on ``faces``."""
-    model = build_model()
+def averaged_model(weights: Sequence[np.ndarray], faces: np.ndarray, *, width: float = 1.0) -> keras.Model:
+    """A fresh network of ``width`` holding ``weights``, its batch-norm statistics recomputed on ``faces``."""
+    model = build_model(width)
     model.set_weights(list(weights))
     recalibrate_batch_norm(model, faces)
     return model

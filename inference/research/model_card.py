@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inference.datasets import load_evaluation_data
 from inference.emotions import EMOTIONS
-from inference.evaluation import report_scores
-from inference.ferplus import ferplus_path_for, load_votes
+from inference.research.datasets import load_evaluation_data
+from inference.research.evaluation import report_scores
+from inference.research.ferplus import ferplus_path_for, load_votes
+from inference.research.training import CARD_JSON, CARD_MARKDOWN
 from inference.serving import ServedScorer, ServingSpec, sha256
-from inference.training import CARD_JSON, CARD_MARKDOWN
 
 
 def _jaffe(scorer: ServedScorer, path: Path) -> dict[str, Any]:

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from inference.baseline import CalibrationRefused, adjust, build_baseline
-from inference.datasets import DatasetError, LabeledFaces, load_folder_tree
 from inference.emotions import EMOTIONS, FACE_SIZE
+from inference.research.datasets import DatasetError, LabeledFaces, load_folder_tree
 
 NEUTRAL: Final = EMOTIONS.index("neutral")
 SAD: Final = EMOTIONS.index("sad")
@@ -137,7 +137,7 @@ def per_subject_report(scores: np.ndarray, labels: np.ndarray, subjects: np.ndar
 
 @dataclass(frozen=True)
 class FeatureStatistics:
-    """Also read each face with its subject's own feature statistics (``inference.feature_statistics``)."""
+    """Also read each face with its subject's own feature statistics (``inference.research.feature_statistics``)."""
 
     keras_weights: Path
     neutral_share: float | None = None
@@ -149,7 +149,8 @@ def evaluate_path(
     data: Path, *, weights: Path, images_key: str = "images", feature_statistics: FeatureStatistics | None = None
 ) -> dict[str, Any]:
     """The usual evaluation report of the faces at ``data``, with its ``per_subject`` object."""
-    from inference.evaluation import load_scorer, report_scores  # loads the model's runtime
+    from inference.research.evaluation import report_scores
+    from inference.serving import load_scorer  # loads the model's runtime
 
     loaded = load_subject_faces(data, images_key=images_key)
     labels, subjects = loaded.faces.labels, loaded.subjects
@@ -157,7 +158,7 @@ def evaluate_path(
     report = report_scores(scores, labels, None, loaded.faces.skipped)
     report["per_subject"] = per_subject_report(scores, labels, subjects)
     if feature_statistics is not None:
-        from inference.feature_statistics import person_feature_scores
+        from inference.research.feature_statistics import person_feature_scores
 
         own, without = person_feature_scores(
             feature_statistics.keras_weights,

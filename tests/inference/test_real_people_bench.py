@@ -1,0 +1,48 @@
+"""bench/real_people.py's arithmetic: the log-average ensemble, the neutral shift and the frontier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.real_people import combine, frontier
+from inference.emotions import EMOTIONS
+
+NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
+
+
+def test_one_model_unshifted_keeps_its_scores_and_a_negative_shift_lowers_neutral() -> None:
+    scores = np.random.default_rng(0).dirichlet(np.ones(len(EMOTIONS)), size=5)
+    np.testing.assert_allclose(combine(scores, None, 1.0, 0.0), scores, rtol=1e-6)
+    shifted = combine(scores, None, 1.0, -1.0)
+    assert (shifted[:, NEUTRAL] < scores[:, NEUTRAL]).all()
+    np.testing.assert_allclose(shifted.sum(axis=1), 1.0)
+
+
+def test_the_ensemble_is_the_weighted_geometric_mean_renormalised() -> None:
+    first = np.full((1, len(EMOTIONS)), 0.05)
+    first[0, NEUTRAL] = 0.7
+    second = np.full((1, len(EMOTIONS)), 0.05)
+    second[0, SAD] = 0.7
+    mixed = combine(first, second, 0.75, 0.0)
+    expected = first**0.75 * second**0.25
+    np.testing.assert_allclose(mixed, expected / expected.sum(), rtol=1e-6)
+    assert int(mixed.argmax()) == NEUTRAL
+    assert int(combine(first, second, 0.25, 0.0).argmax()) == SAD
+
+
+def test_the_frontier_keeps_only_candidates_no_other_beats_on_both() -> None:
+    rows = [
+        {"candidate": "a", "accuracy": 0.70, "fer_majority": 0.86},
+        {"candidate": "b", "accuracy": 0.80, "fer_majority": 0.77},
+        {"candidate": "c", "accuracy": 0.69, "fer_majority": 0.85},  # beaten by a on both
+        {"candidate": "d", "accuracy": 0.75, "fer_majority": 0.80},
+    ]
+    assert [row["candidate"] for row in frontier(rows)] == ["a", "b", "d"]
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_a_weight_of_zero_or_one_is_one_model(weight: float) -> None:
+    rng = np.random.default_rng(1)
+    first, second = rng.dirichlet(np.ones(7), size=3), rng.dirichlet(np.ones(7), size=3)
+    np.testing.assert_allclose(combine(first, second, weight, 0.0), first if weight else second, rtol=1e-5)

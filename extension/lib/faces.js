@@ -10,7 +10,8 @@ export const NETWORK_SIZE = 40;
 export const MIN_DECODED_WIDTH = 320;
 export const MIN_FACE_SCORE = 0.5;
 export const FACE_OVERLAP = 0.3;
-export const FACE_MARGIN = 0.1;
+// The server's crop (inference/faces.py CROP_MARGIN): BlazeFace's box itself.
+export const FACE_MARGIN = 0;
 
 /** Python's round(): halves go to the even neighbour. */
 export function roundHalfEven(value) {
@@ -272,7 +273,7 @@ export function findFace({ regressors, logits }, { width, height, scale, padX, p
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
-/** The face with a margin of 0.1 of its size on each side (the frame's border replicated), as 48x48 grey. */
+/** The face with `margin` of its size on each side (the frame's border replicated), as 48x48 grey. */
 export function cropFace(gray, width, height, box, margin = FACE_MARGIN) {
   const padX = Math.trunc(box.width * margin);
   const padY = Math.trunc(box.height * margin);

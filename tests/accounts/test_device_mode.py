@@ -150,8 +150,8 @@ def test_until_private_mode_is_offered_the_page_only_leads_back_to_the_server(
     desk, _ = pair_device(user=user, name="Chrome at work")
     services.set_device_mode(device=desk, mode="private")  # by the extension itself
     page = browser.get(reverse("devices")).content.decode()
-    assert "Read on this computer</button>" not in page
-    assert 'aria-label="Read the face of Chrome at work on the S.M.I.L.E server"' in page
+    assert "Read on its own computer</button>" not in page
+    assert 'aria-label="Read on the server: Chrome at work"' in page
     response = browser.post(mode_url(laptop), {"mode": "private"}, follow=True)
     assert "not offered on this server yet" in response.content.decode()
     assert Device.objects.get(pk=laptop.pk).mode == "server"
@@ -165,9 +165,9 @@ def test_the_devices_page_says_where_each_device_reads_and_offers_the_other(brow
     services.set_device_mode(device=desk, mode="private")
     page = browser.get(reverse("devices")).content.decode()
     assert "On the S.M.I.L.E server" in page
-    assert "On this computer" in page
-    assert 'aria-label="Read the face of Chrome on laptop on its own computer (private)"' in page
-    assert 'aria-label="Read the face of Chrome at work on the S.M.I.L.E server"' in page
+    assert "On its own computer (private)" in page
+    assert 'aria-label="Read on its own computer: Chrome on laptop (private)"' in page
+    assert 'aria-label="Read on the server: Chrome at work"' in page
     assert f'action="{mode_url(laptop)}"' in page
 
 

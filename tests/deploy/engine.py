@@ -229,8 +229,16 @@ def private_engine() -> Iterator[Engine]:
 
 
 def official_images(compose: Mapping[str, Any], dockerfile: str) -> dict[str, Path]:
-    """Each official image the compose file and the Dockerfile name -> its stand-in's folder."""
-    named = {str(service["image"]) for service in compose["services"].values() if "build" not in service}
+    """Each official image the test's stack runs -> its stand-in's folder.
+
+    That is the Dockerfile's base and the images of the services ``up`` starts: those in a profile
+    (``monitoring``'s Prometheus) are not started by the live test and need no stand-in.
+    """
+    named = {
+        str(service["image"])
+        for service in compose["services"].values()
+        if "build" not in service and not service.get("profiles")
+    }
     python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, flags=re.MULTILINE)
     assert python, "the Dockerfile names its Python image in ARG PYTHON_IMAGE"
     named.add(python.group(1))

@@ -1,13 +1,14 @@
 """Scoring the frames that wait at the same time in one network call.
 
 A per-process batcher for executors that run several frame tasks at once (a Celery worker
-with ``--pool threads``): each task hands its frame over and waits for its own result.
+with ``--pool threads``): each task hands its frames over and waits for their results.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
@@ -17,8 +18,8 @@ from inference.classifier import FrameResult
 class FrameBatcher:
     """Scores the frames that wait at the same time in one network call.
 
-    The simplest correct design that batches on the worker: each task hands its frame to this
-    per-process batcher and waits for its own result. One thread takes the first waiting
+    The simplest correct design that batches on the worker: each task hands its frames to this
+    per-process batcher and waits for their results. One thread takes the first waiting
     frame, then every frame already waiting (up to ``max_batch``), and classifies them
     together; frames that arrive meanwhile form the next batch. There is no flush timer: a
     lone frame goes at once (no added latency), and batches form by themselves when frames
@@ -27,7 +28,8 @@ class FrameBatcher:
     release the GIL). Under ``prefork`` or ``solo`` each process runs one task at a time, so
     every batch holds one frame: still correct, just unbatched.
 
-    Bounded: at most one frame per task thread waits. A frame whose task stopped waiting (its
+    Bounded: only the frames of the tasks running wait (a task carries at most the web
+    process's publish batch). A frame whose task stopped waiting (its
     ``timeout``) is dropped unscored. Frames stay in memory.
     """
 
@@ -41,13 +43,22 @@ class FrameBatcher:
 
     def classify(self, frame: bytes, *, timeout: float) -> FrameResult:
         """This frame's result, scored with whatever else waits; raises ``TimeoutError`` after ``timeout``."""
-        future: Future[FrameResult] = Future()
-        self._queue.put((frame, future))
+        [result] = self.classify_many([frame], timeout=timeout)
+        return result
+
+    def classify_many(self, frames: Sequence[bytes], *, timeout: float) -> list[FrameResult]:
+        """These frames' results, in order; raises ``TimeoutError`` if any is not scored within ``timeout``."""
+        futures: list[Future[FrameResult]] = []
+        for frame in frames:
+            futures.append(Future())
+            self._queue.put((frame, futures[-1]))
         self._ensure_thread()
+        deadline = time.monotonic() + timeout
         try:
-            return future.result(timeout=timeout)
+            return [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
         except TimeoutError:
-            future.cancel()  # still waiting: the batching thread skips it (nobody wants its result)
+            for future in futures:
+                future.cancel()  # those still waiting: the batching thread skips them (nobody wants their result)
             raise
 
     def _ensure_thread(self) -> None:

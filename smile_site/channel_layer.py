@@ -12,6 +12,7 @@ popped meanwhile is not lost: it waits in the channel's backup queue, as with an
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
@@ -24,3 +25,7 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         if task is not None and task.cancelling():
             raise asyncio.CancelledError("cancelled during a blocking pop (the cancellation was swallowed)")
         return popped
+
+    def new_local_channel(self) -> str:
+        """A new channel of this process, named as ``new_channel`` names it, without awaiting."""
+        return f"specific.{self.client_prefix}!{uuid.uuid4().hex}"

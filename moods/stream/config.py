@@ -33,9 +33,11 @@ class StreamConfig:
     executor: Executor
     inference_threads: int
     max_pending: int
-    # The Celery queue the workers consume, and the frames one network call scores on a worker.
+    # The Celery queue the workers consume, and the most frames one task carries and one network
+    # call scores on a worker; how long a web process waits for more frames to send with the first.
     queue: str
     batch_size: int
+    publish_linger_seconds: float
     # Mood windows kept in memory while the database is unreachable.
     pending_windows: int
     # Calibrating to the resting face: how long it watches, how many frames with a face it needs.
@@ -69,6 +71,7 @@ def stream_config() -> StreamConfig:
         max_pending=int(settings.SMILE_INFERENCE_MAX_PENDING),
         queue=str(settings.SMILE_INFERENCE_QUEUE),
         batch_size=int(settings.SMILE_INFERENCE_BATCH_SIZE),
+        publish_linger_seconds=int(settings.SMILE_INFERENCE_PUBLISH_LINGER_MS) / 1000,
         pending_windows=int(settings.SMILE_PENDING_WINDOWS),
         calibration_seconds=float(settings.SMILE_CALIBRATION_SECONDS),
         calibration_min_faces=int(settings.SMILE_CALIBRATION_MIN_FACES),

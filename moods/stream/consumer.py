@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -21,14 +22,17 @@ from dataclasses import replace
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.utils import timezone
 
 from inference.emotions import EMOTIONS
 from moods.encouragement.services import record_feedback
 from moods.models import Encouragement
 from moods.personal.services import load_baseline, save_baseline
-from moods.stream import dispatch, messages, metrics, presence, selectors, summaries
+from moods.stream import dispatch, inbox, messages, metrics, presence, selectors, summaries
 from moods.stream.aggregator import WindowAggregator
 from moods.stream.auth import authenticate_stream_token, may_still_stream, session_user_id, site_session_key
 from moods.stream.calibration import Calibration
@@ -428,9 +432,29 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # A handler that raises ends the consumer without ``websocket.disconnect``: clean up
         # anyway, so no window timer outlives it and no dead channel stays in a group.
         try:
-            await super().__call__(scope, receive, send)
+            await self.serve(scope, receive, send)
         finally:
             await self.clean_up()
+
+    async def serve(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' ``AsyncConsumer.__call__`` (4.3), reading a third source: the answers mailbox.
+
+        The answers to this socket's frames arrive in the process's inbox and are put in a
+        mailbox of this consumer (``moods.stream.inbox``); it is read here beside the socket and
+        the channel, so each answer is handled in this task like any channel message.
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        self.base_send = send
+        answers = inbox.open_mailbox(self.channel_name)
+        try:
+            await await_many_dispatch([receive, self.channel_receive, answers.get], self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            inbox.close_mailbox(self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         metrics.socket_disconnected(code)

@@ -420,6 +420,17 @@ class InferenceFailed(TypedDict):
     reason: FailureReason
 
 
+# A consumer's channel and what it is told about one of its frames.
+FrameAnswer = tuple[str, InferenceResult | InferenceFailed]
+
+
+class InferenceAnswers(TypedDict):
+    """The answers to one worker task's frames, sent to the inbox of the web process that sent them."""
+
+    type: Literal["inference.answers"]
+    answers: list[FrameAnswer]
+
+
 class DeviceRevoked(TypedDict):
     """A device was revoked: its sockets among the user's streams close 4403."""
 
@@ -454,7 +465,7 @@ class DeviceModeChanged(TypedDict):
 
 
 UserEvent = DeviceRevoked | MoodEncourage | BaselineChanged | CaptureChanged | DeviceModeChanged
-ChannelMessage = InferenceResult | InferenceFailed | UserEvent
+ChannelMessage = InferenceResult | InferenceFailed | InferenceAnswers | UserEvent
 
 
 def handler_name(message_type: str) -> str:
@@ -468,6 +479,10 @@ def inference_result(*, seq: int, outcome: FrameOutcome, latency_ms: float) -> I
 
 def inference_failed(*, seq: int, reason: FailureReason) -> InferenceFailed:
     return {"type": "inference.failed", "seq": seq, "reason": reason}
+
+
+def inference_answers(answers: list[FrameAnswer]) -> InferenceAnswers:
+    return {"type": "inference.answers", "answers": answers}
 
 
 def device_revoked(*, device_id: int) -> DeviceRevoked:

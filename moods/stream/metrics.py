@@ -73,6 +73,9 @@ CLOSES = children(
 )
 WINDOWS_STORED = Counter("smile_stream_windows_stored_total", "Mood windows written to the database (MoodEvent rows).")
 NUDGES_SENT = Counter("smile_stream_nudges_sent_total", "Encouragements sent after a stored window.")
+PUBLISHED_BATCH = Histogram(
+    "smile_stream_published_batch_frames", "Frames per inference task a web process sent.", buckets=BATCH_BUCKETS
+)
 
 
 def socket_opened() -> None:
@@ -93,6 +96,10 @@ def socket_disconnected(code: object) -> None:
 
 def frame_received() -> None:
     FRAMES_RECEIVED.inc()
+
+
+def frames_published(frames: int) -> None:
+    PUBLISHED_BATCH.observe(frames)
 
 
 def window_stored() -> None:
@@ -198,7 +205,8 @@ class QueueDepth(Collector):
         except redis.RedisError as exc:
             logger.warning("metrics: inference queue depth unreadable: %s", type(exc).__name__)
         family = GaugeMetricFamily(
-            "smile_inference_queue_depth", "Frames waiting in the inference queue (-1: Redis did not answer)."
+            "smile_inference_queue_depth",
+            "Tasks (batches of frames) waiting in the inference queue (-1: Redis did not answer).",
         )
         family.add_metric([], depth)
         return [family]

@@ -187,7 +187,7 @@ def test_the_worker_takes_inference_and_housekeeping_and_the_gpu_profile_reserve
     worker = compose["services"]["worker"]
     queues = option(as_command(worker["command"]), "-Q").split(",")
     assert set(queues) == {"inference", settings.CELERY_TASK_DEFAULT_QUEUE}
-    assert settings.CELERY_TASK_ROUTES["inference.stream_frame"]["queue"] in queues
+    assert settings.CELERY_TASK_ROUTES["inference.stream_frames"]["queue"] in queues
     assert "profiles" not in worker
     gpu = compose["services"]["worker-gpu"]
     assert gpu["profiles"] == ["gpu"]

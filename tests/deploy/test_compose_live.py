@@ -417,7 +417,7 @@ async def test_a_person_signs_up_pairs_and_streams_faces_over_wss_into_the_conta
     frames, faces = (int(value) for value in rows[0])
     assert faces >= 3, rows
     assert frames >= faces
-    assert "Task inference.stream_frame[" in stack.logs("worker"), "frames went to the worker through Redis"
+    assert "Task inference.stream_frames[" in stack.logs("worker"), "frames went to the worker through Redis"
 
 
 async def test_a_killed_worker_is_restarted_and_serves_frames_again(stack: ComposeStack) -> None:

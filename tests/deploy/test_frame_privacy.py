@@ -41,9 +41,9 @@ def test_a_frame_a_worker_takes_leaves_redis_at_once() -> None:
 
 
 def test_the_stream_task_acknowledges_late_and_expires_its_frames() -> None:
-    from moods.stream.tasks import stream_frame
+    from moods.stream.tasks import stream_frames
 
-    assert stream_frame.acks_late
-    assert stream_frame.reject_on_worker_lost
-    assert stream_frame.ignore_result
+    assert stream_frames.acks_late
+    assert stream_frames.reject_on_worker_lost
+    assert stream_frames.ignore_result
     assert STREAM_EXPIRES_SECONDS <= 5

@@ -177,7 +177,7 @@ async def test_a_paired_extension_streams_faces_and_gets_results_moods_and_an_en
         "SELECT user_id, message, feedback FROM moods_encouragement WHERE id = %s", encourage["id"]
     ) == [(user_id, encourage["message"], "helpful")]
     if site.mode == "production":
-        assert b"Task inference.stream_frame[" in (site.log_dir / "worker.log").read_bytes(), "frames went via Celery"
+        assert b"Task inference.stream_frames[" in (site.log_dir / "worker.log").read_bytes(), "frames went via Celery"
     else:
         assert list(site.processes) == ["daphne"]
     site.assert_running()

@@ -229,7 +229,7 @@ async def test_a_device_pairs_and_streams_over_wss_through_nginx(stack: Stack) -
         rows = site.database.rows("SELECT frames, faces FROM moods_moodevent WHERE device_id = %s", device.device_id)
     assert rows, "a MoodEvent row for the streamed window"
     assert rows[0][1] >= 1
-    assert b"Task inference.stream_frame[" in (site.log_dir / "worker.log").read_bytes(), "frames went via Celery"
+    assert b"Task inference.stream_frames[" in (site.log_dir / "worker.log").read_bytes(), "frames went via Celery"
 
 
 async def test_a_message_over_the_websocket_limit_closes_the_socket_1009(stack: Stack) -> None:

@@ -25,7 +25,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def send(self, channel: str, message: dict[str, Any], **_: Any) -> None:
+    def send_soon(self, channel: str, message: dict[str, Any], **_: Any) -> None:
         self.sent.append((channel, message))
 
 
@@ -34,6 +34,10 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder()
     monkeypatch.setattr(tasks, "channel_sender", recorder)
     return recorder
+
+
+def no_faces(frames: Sequence[bytes]) -> list[FrameResult]:
+    return [FrameResult(face=False) for _ in frames]
 
 
 def hung_batcher(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
@@ -54,7 +58,7 @@ def test_a_hung_network_call_still_answers_the_frame_by_its_deadline(
     release = hung_batcher(monkeypatch)
     submitted_at = time.time() - (tasks.STREAM_DEADLINE_SECONDS - 0.5)  # queued for most of its life
     started = time.monotonic()
-    tasks.stream_frame.run(b"frame", "reply-channel", 7, submitted_at)
+    tasks.stream_frames.run([[b"frame", "reply-channel", 7, submitted_at]], None)
     elapsed = time.monotonic() - started
     release.set()
 
@@ -75,10 +79,49 @@ def test_a_frame_already_past_its_deadline_is_expired_unscored(
 
     monkeypatch.setattr(tasks.frame_batcher.get(), "classify_batch", record)
 
-    tasks.stream_frame.run(b"frame", "reply-channel", 8, time.time() - tasks.STREAM_DEADLINE_SECONDS - 1)
+    tasks.stream_frames.run([[b"frame", "reply-channel", 8, time.time() - tasks.STREAM_DEADLINE_SECONDS - 1]], None)
 
     assert scored == []
     assert answers.sent == [("reply-channel", {"type": "inference.failed", "seq": 8, "reason": "expired"})]
+
+
+def test_a_batch_expires_its_stale_frames_and_scores_the_rest_each_answered_on_its_own_channel(
+    monkeypatch: pytest.MonkeyPatch, answers: Recorder
+) -> None:
+    scored: list[bytes] = []
+
+    def record(frames: Sequence[bytes]) -> list[FrameResult]:
+        scored.extend(frames)
+        return [FrameResult(face=False) for _ in frames]
+
+    monkeypatch.setattr(tasks.frame_batcher, "get", lambda: FrameBatcher(record, max_batch=4))
+    now = time.time()
+    stale = now - tasks.STREAM_DEADLINE_SECONDS - 1
+    batch = [[b"one", "channel-a", 1, now], [b"old", "channel-b", 2, stale], [b"two", "channel-b", 3, now]]
+    tasks.stream_frames.run(batch, None)
+
+    assert scored == [b"one", b"two"]
+    assert sorted((channel, message["seq"], message["type"]) for channel, message in answers.sent) == [
+        ("channel-a", 1, "inference.result"),
+        ("channel-b", 2, "inference.failed"),
+        ("channel-b", 3, "inference.result"),
+    ]
+
+
+def test_with_an_inbox_a_tasks_answers_travel_as_one_message_to_it(
+    monkeypatch: pytest.MonkeyPatch, answers: Recorder
+) -> None:
+    monkeypatch.setattr(tasks.frame_batcher, "get", lambda: FrameBatcher(no_faces, max_batch=4))
+    now = time.time()
+    stale = now - tasks.STREAM_DEADLINE_SECONDS - 1
+    tasks.stream_frames.run([[b"one", "channel-a", 1, now], [b"old", "channel-b", 2, stale]], "specific.web!inbox")
+
+    [(channel, message)] = answers.sent
+    assert (channel, message["type"]) == ("specific.web!inbox", "inference.answers")
+    assert sorted((reply_channel, answer["seq"], answer["type"]) for reply_channel, answer in message["answers"]) == [
+        ("channel-a", 1, "inference.result"),
+        ("channel-b", 2, "inference.failed"),
+    ]
 
 
 def test_a_frame_its_task_gave_up_on_is_never_scored_later() -> None:

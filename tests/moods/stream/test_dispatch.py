@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from prometheus_client import REGISTRY
 
 from inference.batching import FrameBatcher
 from inference.classifier import FrameResult
@@ -219,7 +220,7 @@ def test_celery_frames_travel_as_msgpack_bytes_that_no_log_shows(monkeypatch: py
         sent.append(options)
         published.set()
 
-    monkeypatch.setattr(tasks.stream_frame, "apply_async", apply_async)
+    monkeypatch.setattr(tasks.stream_frames, "apply_async", apply_async)
     dispatcher = CeleryDispatcher(max_pending=1, queue="inference", workers_alive=lambda: True)
     try:
         dispatcher.submit(frame=b"\xff\xd8 secret pixels", reply_channel="specific.abc!def", seq=3)
@@ -228,19 +229,81 @@ def test_celery_frames_travel_as_msgpack_bytes_that_no_log_shows(monkeypatch: py
         dispatcher.shutdown()
 
     [options] = sent
-    frame, reply_channel, seq, submitted_at = options["args"]
+    [[frame, reply_channel, seq, submitted_at]], inbox = options["args"]
+    assert inbox is None  # submitted outside an event loop: answered on the reply channel itself
     assert (frame, reply_channel, seq) == (b"\xff\xd8 secret pixels", "specific.abc!def", 3)
     assert abs(submitted_at - time.time()) < 10
     assert (options["queue"], options["serializer"], options["expires"]) == ("inference", "msgpack", 5)
     assert "secret" not in options["argsrepr"]
-    assert "<frame of 16 bytes>" in options["argsrepr"]
+    assert "<1 frame(s), 16 bytes>" in options["argsrepr"]
+
+
+def published_batch(name: str) -> float:
+    return REGISTRY.get_sample_value(f"smile_stream_published_batch_frames_{name}") or 0.0
+
+
+def test_frames_submitted_within_the_linger_travel_as_one_task_of_at_most_max_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[list[int]] = []
+
+    def apply_async(**options: Any) -> None:
+        sent.append([seq for _, _, seq, _ in options["args"][0]])
+
+    monkeypatch.setattr(tasks.stream_frames, "apply_async", apply_async)
+    before = (published_batch("count"), published_batch("sum"))
+    dispatcher = CeleryDispatcher(
+        max_pending=8, queue="inference", max_batch=3, linger_seconds=0.3, workers_alive=lambda: True
+    )
+
+    async def stream() -> None:
+        for seq in range(1, 6):  # on the event loop, as a consumer submits
+            dispatcher.submit(frame=b"frame", reply_channel="specific.abc!def", seq=seq)
+        await asyncio.sleep(0.6)
+        # A lone frame waits out the linger, then goes by itself.
+        dispatcher.submit(frame=b"frame", reply_channel="specific.abc!def", seq=6)
+        await asyncio.sleep(0.6)
+
+    try:
+        async_to_sync(stream)()
+        wait_until(lambda: len(sent) == 3)
+    finally:
+        dispatcher.shutdown()
+
+    assert sent == [[1, 2, 3], [4, 5], [6]]
+    assert (published_batch("count"), published_batch("sum")) == (before[0] + 3, before[1] + 6)
+
+
+def test_frames_waiting_for_a_slow_publisher_go_together_up_to_max_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[list[int]] = []
+    publishing, first_publish_may_end = threading.Event(), threading.Event()
+
+    def apply_async(**options: Any) -> None:
+        if not publishing.is_set():
+            publishing.set()
+            first_publish_may_end.wait(10)  # Redis slow: the next frames wait for the thread
+        sent.append([seq for _, _, seq, _ in options["args"][0]])
+
+    monkeypatch.setattr(tasks.stream_frames, "apply_async", apply_async)
+    dispatcher = CeleryDispatcher(max_pending=8, queue="inference", max_batch=3, workers_alive=lambda: True)
+    try:
+        dispatcher.submit(frame=b"frame", reply_channel="specific.abc!def", seq=1)
+        assert publishing.wait(10)
+        for seq in range(2, 6):
+            dispatcher.submit(frame=b"frame", reply_channel="specific.abc!def", seq=seq)
+        first_publish_may_end.set()
+        wait_until(lambda: sum(map(len, sent)) == 5)
+    finally:
+        dispatcher.shutdown()
+
+    assert sent == [[1], [2, 3, 4], [5]]
 
 
 def test_a_frame_celery_cannot_queue_is_answered_as_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     def apply_async(**options: Any) -> None:
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(tasks.stream_frame, "apply_async", apply_async)
+    monkeypatch.setattr(tasks.stream_frames, "apply_async", apply_async)
     layer = InMemoryChannelLayer()
     dispatcher = CeleryDispatcher(max_pending=1, queue="inference", channel_layer=layer, workers_alive=lambda: True)
 
@@ -256,8 +319,9 @@ def test_a_frame_celery_cannot_queue_is_answered_as_failed(monkeypatch: pytest.M
 
 
 def test_the_stream_task_is_routed_and_acknowledged_late() -> None:
-    task = tasks.stream_frame
-    assert task.name == "inference.stream_frame"
+    task = tasks.stream_frames
+    assert task.name == "inference.stream_frames"
+    assert django_settings.CELERY_TASK_ROUTES[task.name] == {"queue": "inference"}
     assert task.acks_late
     assert task.reject_on_worker_lost
     assert task.ignore_result
@@ -345,7 +409,8 @@ def test_a_real_worker_answers_stream_frames_on_the_reply_channel(
     # The worker consumes the inference queue once it answers there.
     assert ping.apply_async(queue="inference").get(timeout=FIRST_ANSWER_TIMEOUT) == "pong"
     layer = get_channel_layer()
-    dispatcher = CeleryDispatcher(max_pending=8, queue="inference")
+    # A long linger: the four frames travel as one task, and each comes back on its own.
+    dispatcher = CeleryDispatcher(max_pending=8, queue="inference", linger_seconds=1.0)
 
     async def stream() -> list[dict[str, Any]]:
         channel = await layer.new_channel()
@@ -376,14 +441,18 @@ def test_a_real_worker_reports_an_expired_frame_instead_of_scoring_it(inference_
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
 
-    tasks.stream_frame.apply_async(
-        args=(b"stale frame", channel, 11, time.time()),
+    tasks.stream_frames.apply_async(
+        args=([[b"stale frame", channel, 11, time.time()], [b"stale too", channel, 12, time.time()]], None),
         queue="inference",
         serializer="msgpack",
         expires=datetime.now(UTC) - timedelta(seconds=1),
     )
 
-    assert receive(layer, channel, timeout=60) == [{"type": "inference.failed", "seq": 11, "reason": "expired"}]
+    answers = receive(layer, channel, count=2, timeout=60)
+    assert sorted(answers, key=lambda answer: answer["seq"]) == [
+        {"type": "inference.failed", "seq": 11, "reason": "expired"},
+        {"type": "inference.failed", "seq": 12, "reason": "expired"},
+    ]
 
 
 @pytest.mark.services

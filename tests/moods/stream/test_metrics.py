@@ -176,10 +176,10 @@ def test_the_worker_frame_path_times_each_stage(face_jpeg: bytes, no_face_jpeg: 
 
 
 def test_a_frame_that_waited_past_its_deadline_counts_as_expired() -> None:
-    from moods.stream.tasks import STREAM_DEADLINE_SECONDS, stream_frame
+    from moods.stream.tasks import STREAM_DEADLINE_SECONDS, stream_frames
 
     before = value("smile_worker_frames_failed_total", reason="expired")
-    stream_frame.run(b"face", "specific.nobody!gone", 1, time.time() - STREAM_DEADLINE_SECONDS - 1)
+    stream_frames.run([[b"face", "specific.nobody!gone", 1, time.time() - STREAM_DEADLINE_SECONDS - 1]], None)
     assert value("smile_worker_frames_failed_total", reason="expired") == before + 1
 
 

@@ -482,14 +482,18 @@ def test_prometheus_scrapes_every_daphne_and_worker_the_stack_runs(stack: Compos
     refresh = max(duration(sd["refresh_interval"]) for job in config["scrape_configs"] for sd in job["dns_sd_configs"])
     timeout = 2 * (refresh + duration(intervals["scrape_interval"]))
 
-    def all_up() -> dict[tuple[str, str], str] | None:
-        found = scraped_targets(stack)
-        return found if set(found) == expected and set(found.values()) == {"up"} else None
+    seen: dict[tuple[str, str], str] = {}
+
+    def all_up() -> bool:
+        seen.clear()
+        seen.update(scraped_targets(stack))
+        return set(seen) == expected and set(seen.values()) == {"up"}
 
     try:
         poll(all_up, timeout=timeout, what="Prometheus scraping every daphne and worker, all up")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{stack.logs_tail('prometheus')}") from None
+        found = f"expected {sorted(expected)}, scraped {seen}"
+        raise AssertionError(f"{exc}\n{found}\n{stack.logs_tail('prometheus')}") from None
     # The rules loaded from the mounted alerts.yml, every one of them.
     loaded = {rule["name"] for group in prometheus_api(stack, "rules")["groups"] for rule in group["rules"]}
     in_file = yaml.safe_load((MONITORING / "alerts.yml").read_text())
@@ -609,7 +613,7 @@ def test_no_inference_worker_fires_when_the_worker_container_is_killed(stack: Co
             what="NoInferenceWorker firing after the worker was killed",
         )
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{stack.logs_tail('prometheus')}") from None
+        raise AssertionError(f"{exc}: alerts {alert_states(stack)}\n{stack.logs_tail('prometheus')}") from None
     took = time.monotonic() - killed_at
     # It was inactive before the kill, so it cannot fire sooner than its `for:` after it.
     assert took >= pending_for, took

@@ -9,7 +9,8 @@ vfs (a full copy of the image for every layer and container: works anywhere, slo
 container registry.
 
 ``build_standins`` makes the images ``docker-compose.yml`` and ``Dockerfile`` name
-(``python:3.11-slim-bookworm``, ``postgres:*``, ``redis:*``, ``nginx:*``) from Debian, inside
+(``python:3.11-slim-bookworm``, ``postgres:*``, ``redis:*``, ``nginx:*``, and with the
+``monitoring`` profile ``prom/prometheus:*``) from Debian, inside
 that engine only: one ``debootstrap --variant=minbase bookworm`` tree, imported once, then one
 small Dockerfile per image from ``tests/deploy/standins/`` (README there). They stand in for
 the official images; they are not them.
@@ -26,7 +27,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,23 +229,27 @@ def private_engine() -> Iterator[Engine]:
 # --- Stand-in base images -----------------------------------------------------------------
 
 
-def official_images(compose: Mapping[str, Any], dockerfile: str) -> dict[str, Path]:
+def official_images(compose: Mapping[str, Any], dockerfile: str, profiles: Iterable[str] = ()) -> dict[str, Path]:
     """Each official image the test's stack runs -> its stand-in's folder.
 
-    That is the Dockerfile's base and the images of the services ``up`` starts: those in a profile
-    (``monitoring``'s Prometheus) are not started by the live test and need no stand-in.
+    That is the Dockerfile's base and the images of the services ``up`` starts with ``profiles``
+    on: those of every service in no profile, and of each service in one of ``profiles`` (the
+    live test turns ``monitoring`` on: Prometheus). A service only in another profile (``gpu``)
+    is not started and needs no stand-in.
     """
+    enabled = set(profiles)
     named = {
         str(service["image"])
         for service in compose["services"].values()
-        if "build" not in service and not service.get("profiles")
+        if "build" not in service and (not service.get("profiles") or enabled & set(service["profiles"]))
     }
     python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, flags=re.MULTILINE)
     assert python, "the Dockerfile names its Python image in ARG PYTHON_IMAGE"
     named.add(python.group(1))
     images = {}
     for image in sorted(named):
-        folder = STANDINS / image.split(":")[0]
+        # The repository's last part names the folder: prom/prometheus -> prometheus/.
+        folder = STANDINS / image.split(":")[0].rsplit("/", 1)[-1]
         assert (folder / "Dockerfile").is_file(), f"no test stand-in for {image} in {STANDINS}"
         images[image] = folder
     return images

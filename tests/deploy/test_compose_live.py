@@ -12,6 +12,14 @@ containers: only nginx publishes ports, the app runs unprivileged, the web, work
 containers sit on the internal network only, a crashed worker comes back, and no frame reaches
 a volume or a container's log. Last, ``docker-compose down -v`` and the engine's folder gone.
 
+Every docker-compose command runs with ``--profile monitoring``, as the README's
+``docker compose --profile monitoring up -d``: Prometheus (a stand-in built from Debian's
+Prometheus 2.42, not prom/prometheus v3) must scrape every daphne and worker that
+monitoring/prometheus.yml names and the stack runs, found through Docker's DNS, with the
+compose file's own intervals; when the worker container is killed for good (``docker kill``:
+no restart), ``NoInferenceWorker`` must reach ``firing`` within its ``for:`` plus the scrape
+and evaluation intervals. Its TSDB volume is scanned for frames like the others.
+
 Docker's classic builder and Debian's docker-compose 1.29 do the work (Compose v2 and BuildKit
 are not installable here); the tests run in file order on one stack. Skipped where no engine
 can be started (not root, docker.io, docker-compose or debootstrap missing); a failure under
@@ -40,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.engine import (
@@ -66,6 +75,10 @@ WEB_SERVICES = ("web1", "web2", "web3")
 APP_SERVICES = ("migrate", *WEB_SERVICES, "worker", "beat")
 WITH_HEALTHCHECK = ("postgres", "redis", *WEB_SERVICES, "worker")
 APP_UID = 10001
+# The compose profiles the test turns on, and what they add.
+PROFILES = ("monitoring",)
+MONITORING_SERVICES = ("prometheus",)
+MONITORING = PROJECT_ROOT / "monitoring"
 # Where Debian keeps locally added CAs: a TLS-inspecting proxy's among them.
 LOCAL_CA_FOLDER = Path("/usr/local/share/ca-certificates")
 MIRROR_HOST = "deb.debian.org"
@@ -94,6 +107,7 @@ class ComposeStack:
     project: Path
     http_port: int
     https_port: int
+    prometheus_port: int
     ca_cert: Path
     log: Path
     streamed: Streamed | None = None
@@ -120,7 +134,10 @@ class ComposeStack:
     # --- docker-compose and the containers ---
 
     def compose(self, *args: str, timeout: float = 300.0, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = self.engine.run("docker-compose", *args, cwd=self.project, timeout=timeout, check=False)
+        # docker-compose 1.29 leaves a profile's services out of every command (down and stop
+        # included) unless the profile is named on that command.
+        profiles = [option for profile in PROFILES for option in ("--profile", profile)]
+        done = self.engine.run("docker-compose", *profiles, *args, cwd=self.project, timeout=timeout, check=False)
         with self.log.open("a") as log:
             log.write(f"$ docker-compose {' '.join(args)[:300]}\n{done.stdout}{done.stderr}\n")
         if check:
@@ -231,12 +248,14 @@ def stack(engine: Engine, request: pytest.FixtureRequest) -> Iterator[ComposeSta
     timings: dict[str, float] = {}
     started = time.monotonic()
     log = engine.root / "compose.log"
-    build_standins(engine, official_images(compose_file(), (PROJECT_ROOT / "Dockerfile").read_text()), log)
+    build_standins(
+        engine, official_images(compose_file(), (PROJECT_ROOT / "Dockerfile").read_text(), profiles=PROFILES), log
+    )
     timings["stand-in images"] = time.monotonic() - started
 
     project = engine.root / PROJECT
     copy_project(project)
-    http_port, https_port = free_port(), free_port()
+    http_port, https_port, prometheus_port = free_port(), free_port(), free_port()
     write_dotenv(
         project,
         {
@@ -244,6 +263,7 @@ def stack(engine: Engine, request: pytest.FixtureRequest) -> Iterator[ComposeSta
             "SMILE_POSTGRES_PASSWORD": secrets.token_urlsafe(32),
             "SMILE_HTTP_PORT": str(http_port),
             "SMILE_HTTPS_PORT": str(https_port),
+            "SMILE_PROMETHEUS_PORT": str(prometheus_port),
             # .env.example: with an HTTPS port other than 443, the site's origin for the stream.
             "SMILE_SITE_ORIGINS": f"https://localhost:{https_port}",
         },
@@ -258,6 +278,7 @@ def stack(engine: Engine, request: pytest.FixtureRequest) -> Iterator[ComposeSta
         project=project,
         http_port=http_port,
         https_port=https_port,
+        prometheus_port=prometheus_port,
         ca_cert=project / "certs" / "ca" / "smile-local-ca.pem",
         log=log,
         timings=timings,
@@ -305,20 +326,31 @@ def test_every_service_comes_up_healthy_and_nginx_answers_over_https_trusting_on
     except AssertionError as exc:
         raise AssertionError(f"{exc}: {stack.health()}\n{stack.logs_tail()}") from None
     assert stack.container("migrate")["State"]["ExitCode"] == 0
+    for service in MONITORING_SERVICES:  # no health check of its own: the scrape test asks its API
+        assert stack.container(service)["State"]["Status"] == "running", (service, stack.logs_tail(service))
     # The stand-in behind the real name: nginx serves the project's template, not the image's page.
     page = stack.web_client().get("/")
     assert page.status == 200
     assert "S.M.I.L.E" in page.text
 
 
-def test_only_nginx_publishes_ports_and_plain_http_redirects(stack: ComposeStack) -> None:
+def test_only_nginx_publishes_ports_and_prometheus_its_api_on_loopback_only(stack: ComposeStack) -> None:
     published = {}
-    for service in SERVICES:
+    for service in (*SERVICES, *MONITORING_SERVICES):
         ports = stack.container(service)["NetworkSettings"]["Ports"] or {}
-        bound = {port: sorted({int(b["HostPort"]) for b in bindings}) for port, bindings in ports.items() if bindings}
+        bound = {
+            port: sorted({(b["HostIp"], int(b["HostPort"])) for b in bindings})
+            for port, bindings in ports.items()
+            if bindings
+        }
         if bound:
             published[service] = bound
-    assert published == {"nginx": {"80/tcp": [stack.http_port], "443/tcp": [stack.https_port]}}
+    nginx = published.pop("nginx")
+    assert {port: sorted({number for _, number in bindings}) for port, bindings in nginx.items()} == {
+        "80/tcp": [stack.http_port],
+        "443/tcp": [stack.https_port],
+    }
+    assert published == {"prometheus": {"9090/tcp": [("127.0.0.1", stack.prometheus_port)]}}
 
     request = urllib.request.Request(f"http://localhost:{stack.http_port}/devices/")
 
@@ -352,6 +384,8 @@ def test_web_worker_and_database_sit_on_the_internal_network_only(stack: Compose
         # outbound publishes nothing: the way to the SMTP server.
         **{name: {"internal", "outbound"} for name in WEB_SERVICES},
         "nginx": {"internal", "edge"},
+        # monitoring only so that its loopback port can be published.
+        "prometheus": {"internal", "monitoring"},
     }
     for service, networks in expected.items():
         joined = set(stack.container(service)["NetworkSettings"]["Networks"])
@@ -369,6 +403,101 @@ def reaches(stack: ComposeStack, service: str, address: str) -> bool:
     code = "import socket, sys; socket.create_connection((sys.argv[1], 80), timeout=10).close()"
     done = stack.compose("exec", "-T", service, "python", "-c", code, address, timeout=60, check=False)
     return done.returncode == 0
+
+
+# --- Prometheus (the monitoring profile) ----------------------------------------------------
+
+
+def duration(text: str) -> float:
+    """A Prometheus duration of one unit (``15s``, ``1m``) in seconds."""
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)", str(text))
+    assert match, f"not a one-unit duration: {text}"
+    return int(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[match.group(2)]
+
+
+def prometheus_config() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    return loaded
+
+
+def alert_rule(name: str) -> dict[str, Any]:
+    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    [rule] = [rule for group in rules["groups"] for rule in group["rules"] if rule.get("alert") == name]
+    return dict(rule)
+
+
+def prometheus_api(stack: ComposeStack, path: str) -> Any:
+    """One answer of Prometheus's HTTP API, through its loopback-published port."""
+    url = f"http://127.0.0.1:{stack.prometheus_port}/api/v1/{path}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.loads(response.read())
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def poll(condition: Any, *, timeout: float, what: str, interval: float = 1.0) -> Any:
+    """``condition()``'s first true answer; the last answer (or error) in the failure otherwise."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = condition()
+        except OSError as exc:  # Prometheus not answering yet
+            last = exc
+        else:
+            if last:
+                return last
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s (last seen: {last})"
+        time.sleep(interval)
+
+
+def scraped_targets(stack: ComposeStack) -> dict[tuple[str, str], str]:
+    """{(job, the compose name Prometheus resolved): health} of every active target."""
+    targets = prometheus_api(stack, "targets?state=active")["activeTargets"]
+    return {
+        (target["labels"]["job"], target["discoveredLabels"]["__meta_dns_name"]): target["health"] for target in targets
+    }
+
+
+def alert_states(stack: ComposeStack) -> dict[str, str]:
+    return {alert["labels"]["alertname"]: alert["state"] for alert in prometheus_api(stack, "alerts")["alerts"]}
+
+
+def test_prometheus_scrapes_every_daphne_and_worker_the_stack_runs(stack: ComposeStack) -> None:
+    config = prometheus_config()
+    # Each name monitoring/prometheus.yml lists whose service this stack runs (worker-gpu is
+    # in the gpu profile, off here: its name does not resolve and yields no target).
+    expected = {
+        (job["job_name"], name)
+        for job in config["scrape_configs"]
+        for sd in job["dns_sd_configs"]
+        for name in sd["names"]
+        if name in SERVICES
+    }
+    assert expected >= {("smile-web", name) for name in WEB_SERVICES} | {("smile-worker", "worker")}
+    # Bound: a name that did not resolve yet is looked up again after its refresh_interval, and
+    # a found target is scraped within a scrape_interval; twice that, as the containers started
+    # together with Prometheus (by now they have been up for minutes: this normally passes at once).
+    intervals = config["global"]
+    refresh = max(duration(sd["refresh_interval"]) for job in config["scrape_configs"] for sd in job["dns_sd_configs"])
+    timeout = 2 * (refresh + duration(intervals["scrape_interval"]))
+
+    seen: dict[tuple[str, str], str] = {}
+
+    def all_up() -> bool:
+        seen.clear()
+        seen.update(scraped_targets(stack))
+        return set(seen) == expected and set(seen.values()) == {"up"}
+
+    try:
+        poll(all_up, timeout=timeout, what="Prometheus scraping every daphne and worker, all up")
+    except AssertionError as exc:
+        found = f"expected {sorted(expected)}, scraped {seen}"
+        raise AssertionError(f"{exc}\n{found}\n{stack.logs_tail('prometheus')}") from None
+    # The rules loaded from the mounted alerts.yml, every one of them.
+    loaded = {rule["name"] for group in prometheus_api(stack, "rules")["groups"] for rule in group["rules"]}
+    in_file = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    assert loaded == {rule["alert"] for group in in_file["groups"] for rule in group["rules"]}
 
 
 # --- A streamed session --------------------------------------------------------------------
@@ -442,6 +571,56 @@ async def test_a_killed_worker_is_restarted_and_serves_frames_again(stack: Compo
     assert (answer["type"], answer["face"]) == ("result", True), answer
 
 
+def test_no_inference_worker_fires_when_the_worker_container_is_killed(stack: ComposeStack) -> None:
+    """``docker kill``: Docker counts it as a manual stop, so the restart policy brings nothing back.
+
+    Last of the tests that need a worker: the ones after it only stop the stack and read it.
+    """
+    config = prometheus_config()["global"]
+    scrape, scrape_timeout = duration(config["scrape_interval"]), duration(config["scrape_timeout"])
+    evaluation = duration(config["evaluation_interval"])
+    pending_for = duration(alert_rule("NoInferenceWorker")["for"])
+    # Before: the worker is scraped and the alert is neither pending nor firing. The restarted
+    # worker (the test before) may have missed a scrape, or come back on a new address that the
+    # next DNS refresh finds: bounded by a refresh, two scrapes and an evaluation.
+    settle = max(
+        duration(sd["refresh_interval"])
+        for job in prometheus_config()["scrape_configs"]
+        for sd in job["dns_sd_configs"]
+        if "worker" in sd["names"]
+    )
+    poll(
+        lambda: (
+            scraped_targets(stack).get(("smile-worker", "worker")) == "up"
+            and "NoInferenceWorker" not in alert_states(stack)
+        ),
+        timeout=settle + 2 * scrape + evaluation + 15,
+        what="the worker scraped and NoInferenceWorker inactive",
+    )
+
+    killed_at = time.monotonic()
+    stack.engine.docker("kill", stack.container_id("worker"))
+    assert not stack.container("worker")["State"]["Running"]
+    # Bound: the next scrape fails (or the next DNS refresh drops the name) within a scrape
+    # interval and its timeout; the next evaluation makes the alert pending; it fires at the
+    # first evaluation once it has been pending for its `for:`; 15 s more for this machine's load
+    # and the one-second polling.
+    bound = scrape + scrape_timeout + 2 * evaluation + pending_for + 15
+    try:
+        poll(
+            lambda: alert_states(stack).get("NoInferenceWorker") == "firing",
+            timeout=bound,
+            what="NoInferenceWorker firing after the worker was killed",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: alerts {alert_states(stack)}\n{stack.logs_tail('prometheus')}") from None
+    took = time.monotonic() - killed_at
+    # It was inactive before the kill, so it cannot fire sooner than its `for:` after it.
+    assert took >= pending_for, took
+    stack.timings["NoInferenceWorker firing after docker kill"] = took
+    assert not stack.container("worker")["State"]["Running"], "the restart policy brought the worker back"
+
+
 # --- Nothing kept ---------------------------------------------------------------------------
 
 
@@ -457,14 +636,17 @@ async def test_no_frame_reaches_a_volume_the_database_or_a_container_log(stack: 
     stack.compose("stop", "--timeout", "30", timeout=STOP_TIMEOUT)
     volumes = stack.engine.docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}")
     names = set(volumes.stdout.split())
-    # Debian's docker-compose 1.29 also creates the monitoring profile's volume with the profile
-    # off; Prometheus never ran, so it is empty, and it is scanned like the others.
-    assert names - {f"{PROJECT}_prometheus-data"} == {
-        f"{PROJECT}_{name}" for name in ("postgres-data", "redis-data", "static")
+    assert names == {f"{PROJECT}_{name}" for name in ("postgres-data", "redis-data", "static", "prometheus-data")}
+    volumes_at = {
+        volume["Name"]: Path(volume["Mountpoint"])
+        for volume in stack.engine.inspect("--type", "volume", *sorted(names))
     }
-    mountpoints = [Path(volume["Mountpoint"]) for volume in stack.engine.inspect("--type", "volume", *sorted(names))]
+    mountpoints = list(volumes_at.values())
     assert all(path.is_relative_to(stack.engine.data_root) for path in mountpoints)
     assert any((path / "PG_VERSION").exists() for path in mountpoints), "the scan sees the database's files"
+    # Prometheus's TSDB (its write-ahead log at least, after a clean stop) is among the files scanned.
+    tsdb = volumes_at[f"{PROJECT}_prometheus-data"]
+    assert any(path.is_file() for path in (tsdb / "wal").iterdir()), "the scan sees Prometheus's TSDB"
     # Every file on every volume, whatever its age; and anything the engine wrote since the
     # stream began (container logs, the containers' own layers).
     assert leaking_files(mountpoints, 0, patterns) == {}

@@ -117,3 +117,26 @@ def mix_in_labels(targets: np.ndarray, labels: np.ndarray, weight: float) -> np.
     one_hot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
     mixed: np.ndarray = ((1.0 - weight) * targets + weight * one_hot).astype(np.float32)
     return mixed
+
+
+def presence_targets(targets: np.ndarray, share: float, neutral_weight: float) -> np.ndarray:
+    """Vote distributions where an expression a meaningful share of raters saw counts as present.
+
+    Trained on the vote distributions alone, the network learns the raters' habit of calling a
+    faint expression neutral: a face that 4 of 10 raters read angry and 6 neutral is a neutral
+    target. Here a face (a row of ``soft_targets``) whose votes give some expression other than
+    neutral at least ``share`` of them has its neutral share scaled by ``neutral_weight`` and the
+    row renormalised; every other face keeps its distribution (rows of zeros, the faces left out,
+    stay zeros). ``share`` in (0, 1], ``neutral_weight`` in [0, 1] (1: the votes unchanged).
+    """
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"the presence share must be above 0 and at most 1, not {share}")
+    if not 0.0 <= neutral_weight <= 1.0:
+        raise ValueError(f"the presence neutral weight must be between 0 and 1, not {neutral_weight}")
+    neutral = EMOTIONS.index("neutral")
+    expressive = np.delete(targets, neutral, axis=1)
+    present = expressive.max(axis=1) >= share
+    scaled = targets.astype(np.float32, copy=True)
+    scaled[present, neutral] *= neutral_weight
+    scaled[present] /= scaled[present].sum(axis=1, keepdims=True)
+    return scaled

@@ -30,7 +30,7 @@ import numpy as np
 
 from inference.emotions import EMOTIONS
 from inference.research.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
-from inference.research.ferplus import FerPlusError, load_votes, mix_in_labels, soft_targets
+from inference.research.ferplus import FerPlusError, load_votes, mix_in_labels, presence_targets, soft_targets
 
 WEIGHTS_NAME = "emotion_cnn.weights.h5"
 BEST_NAME = "best.weights.h5"
@@ -72,6 +72,11 @@ class TrainingConfig:
     # With "ferplus" targets: the share of each face's FER-2013 label mixed into its votes
     # (``inference.research.ferplus.mix_in_labels``).
     fer2013_weight: float = 0.0
+    # With "ferplus" targets: a face where some expression other than neutral got at least
+    # ``presence_share`` of the votes has its neutral votes scaled by ``presence_neutral_weight``
+    # (``inference.research.ferplus.presence_targets``); 0: the votes as they are.
+    presence_share: float = 0.0
+    presence_neutral_weight: float = 1.0
     # Scales every block's filters (``inference.network.build_model``).
     width: float = 1.0
     # Distillation: a teacher's probabilities (an (N, 7) .npy over every training face) take this
@@ -501,6 +506,18 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --targets ferplus: the share of each face's FER-2013 label mixed into its votes (0-1)",
     )
     parser.add_argument(
+        "--presence-share",
+        type=float,
+        help="with --targets ferplus: a face where an expression other than neutral got at least this share of "
+        "the votes (0-1, e.g. 0.3) counts it as present: its neutral votes are scaled by --presence-neutral-weight",
+    )
+    parser.add_argument(
+        "--presence-neutral-weight",
+        type=float,
+        default=0.3,
+        help="with --presence-share: the factor on such a face's neutral votes before renormalising (0-1)",
+    )
+    parser.add_argument(
         "--teacher",
         type=Path,
         help="with --targets ferplus: (N, 7) .npy of a teacher's probabilities for every Training face (distillation)",
@@ -531,9 +548,11 @@ def ferplus_sets(
     *,
     teacher: np.ndarray | None = None,
     teacher_weight: float = 0.0,
+    presence: tuple[float, float] | None = None,
 ) -> tuple[LabeledFaces, LabeledFaces, np.ndarray]:
-    """Training faces with usable votes and their vote distributions (a teacher's share and ``fer2013_weight``
-    of their FER-2013 label mixed in); validation faces with a FER+ majority."""
+    """Training faces with usable votes and their vote distributions (with ``presence`` (share, neutral
+    weight): ``presence_targets``; then a teacher's share and ``fer2013_weight`` of their FER-2013 label
+    mixed in); validation faces with a FER+ majority."""
     from inference.research.fer_pack import is_pack, pack_votes
 
     try:
@@ -550,6 +569,8 @@ def ferplus_sets(
     except FerPlusError as exc:
         raise TrainingError(str(exc)) from exc
     targets, keep = soft_targets(train_votes)
+    if presence is not None:
+        targets = presence_targets(targets, *presence)
     if teacher is not None:
         if teacher.shape != targets.shape:
             raise TrainingError(f"--teacher: expected {targets.shape} probabilities, got {teacher.shape}")
@@ -584,6 +605,15 @@ def run_training(options: dict[str, Any], log: Callable[[str], None] = print) ->
         raise TrainingError("--teacher needs --targets ferplus and an existing .npy file")
     if not 0.0 <= options["teacher_weight"] <= 1.0:
         raise TrainingError(f"--teacher-weight must be between 0 and 1, not {options['teacher_weight']}")
+    presence_share = options.get("presence_share")
+    presence_neutral_weight = options.get("presence_neutral_weight", 0.3)
+    if presence_share is not None:
+        if not ferplus:
+            raise TrainingError("--presence-share reshapes the FER+ votes: it needs --targets ferplus")
+        if not 0.0 < presence_share <= 1.0:
+            raise TrainingError(f"--presence-share must be above 0 and at most 1, not {presence_share}")
+        if not 0.0 <= presence_neutral_weight <= 1.0:
+            raise TrainingError(f"--presence-neutral-weight must be between 0 and 1, not {presence_neutral_weight}")
     try:
         train_set, val_set = load_training_data(options["data"])
     except (DatasetError, OSError) as exc:
@@ -598,6 +628,7 @@ def run_training(options: dict[str, Any], log: Callable[[str], None] = print) ->
             fer2013_weight,
             teacher=teacher,
             teacher_weight=options["teacher_weight"] if teacher is not None else 0.0,
+            presence=(presence_share, presence_neutral_weight) if presence_share is not None else None,
         )
     smoothing = options["label_smoothing"]
     if smoothing is None:
@@ -614,6 +645,8 @@ def run_training(options: dict[str, Any], log: Callable[[str], None] = print) ->
         init_weights=str(init_weights or ""),
         targets=options["targets"],
         fer2013_weight=fer2013_weight,
+        presence_share=presence_share or 0.0,
+        presence_neutral_weight=presence_neutral_weight if presence_share is not None else 1.0,
         label_smoothing=smoothing,
         width=options["width"],
         teacher=str(teacher_path or ""),

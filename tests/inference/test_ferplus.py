@@ -16,7 +16,7 @@ import inference.research.training
 from inference.emotions import EMOTIONS
 from inference.research.datasets import load_training_data
 from inference.research.fer_pack import decode, encode
-from inference.research.ferplus import FERPLUS_CLASSES, mix_in_labels, soft_targets
+from inference.research.ferplus import FERPLUS_CLASSES, mix_in_labels, presence_targets, soft_targets
 
 
 def votes_for(**counts: int) -> np.ndarray:
@@ -67,6 +67,54 @@ def test_mixing_in_labels_moves_close_votes_to_the_label_and_keeps_clear_majorit
     np.testing.assert_array_equal(mix_in_labels(targets, labels, 1.0).argmax(axis=1), labels)
     with pytest.raises(ValueError, match="between 0 and 1"):
         mix_in_labels(targets, labels, 1.5)
+
+
+def test_an_expression_a_meaningful_share_of_raters_saw_takes_neutral_votes_away() -> None:
+    angry, fear, happy, neutral = (EMOTIONS.index(e) for e in ("angry", "fear", "happy", "neutral"))
+    targets, keep = soft_targets(
+        np.stack(
+            [
+                votes_for(neutral=6, anger=4),  # a mild frown 4 of 10 raters saw: present
+                votes_for(neutral=8, anger=2),  # 0.2 of the votes: below the share, unchanged
+                votes_for(neutral=6, anger=2, sadness=2),  # 0.4 expressive, but no one expression has 0.3
+                votes_for(neutral=6, fear=2),  # exactly the share (2 of 8): present
+                votes_for(happiness=7, neutral=3),  # an expressive majority loses neutral votes too
+                votes_for(neutral=9, sadness=1),  # the slip is dropped first: all neutral, unchanged
+                votes_for(NF=8, happiness=2),  # left out: a row of zeros stays zeros
+            ]
+        )
+    )
+    scaled = presence_targets(targets, 0.25, 0.3)
+    assert scaled.dtype == np.float32
+    assert scaled[0, angry] == pytest.approx(4 / (4 + 6 * 0.3))
+    assert scaled[0, neutral] == pytest.approx(6 * 0.3 / (4 + 6 * 0.3))
+    assert scaled[0].argmax() == angry
+    np.testing.assert_array_equal(scaled[[1, 2, 5, 6]], targets[[1, 2, 5, 6]])
+    assert scaled[3, fear] == pytest.approx(2 / (2 + 6 * 0.3))
+    assert scaled[4, happy] == pytest.approx(7 / (7 + 3 * 0.3))
+    np.testing.assert_allclose(scaled[keep].sum(axis=1), 1.0, rtol=1e-6)
+    assert not np.isnan(scaled).any()
+    # A higher share leaves the 2-of-8 face alone; weight 1 changes nothing; weight 0 drops neutral.
+    np.testing.assert_array_equal(presence_targets(targets, 0.3, 0.3)[3], targets[3])
+    np.testing.assert_array_equal(presence_targets(targets, 0.25, 1.0), targets)
+    assert presence_targets(targets, 0.25, 0.0)[[0, 3, 4], neutral].tolist() == [0.0, 0.0, 0.0]
+    # The input is left as it was.
+    assert targets[0, neutral] == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("share", "weight", "message"),
+    [
+        (0.0, 0.3, "presence share"),
+        (1.5, 0.3, "presence share"),
+        (0.3, -0.1, "neutral weight"),
+        (0.3, 1.2, "neutral weight"),
+    ],
+)
+def test_presence_targets_refuse_shares_and_weights_out_of_range(share: float, weight: float, message: str) -> None:
+    targets, _ = soft_targets(votes_for(neutral=6, anger=4)[None])
+    with pytest.raises(ValueError, match=message):
+        presence_targets(targets, share, weight)
 
 
 def write_ferplus_split(folder: Path, split: str, n: int, seed: int = 0) -> np.ndarray:

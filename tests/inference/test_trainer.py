@@ -9,14 +9,16 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from inference.research import training
 from inference.research.datasets import load_training_data
 from inference.research.fer_pack import pack
-from inference.research.ferplus import soft_targets
+from inference.research.ferplus import presence_targets, soft_targets
 from inference.research.training import Schedule, TrainingConfig, TrainingError, ferplus_sets, fitted_total
 from tests.inference.test_ferplus import write_ferplus_split
 
@@ -82,6 +84,79 @@ def test_a_teacher_takes_its_share_of_the_targets(tmp_path: Path) -> None:
     np.testing.assert_allclose(targets, 0.75 * plain[keep] + 0.25 / 7, rtol=1e-5)
     with pytest.raises(TrainingError, match="expected"):
         ferplus_sets(tmp_path, train, val, 0.0, teacher=teacher[:10], teacher_weight=0.25)
+
+
+def test_presence_reshapes_the_votes_before_a_teacher_is_mixed_in(tmp_path: Path) -> None:
+    write_ferplus_split(tmp_path, "Training", 48, seed=1)
+    write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
+    train, val = load_training_data(tmp_path)
+    plain, keep = soft_targets(np.load(tmp_path / "ferplus_Training.npz")["votes"])
+    kept, _, targets = ferplus_sets(tmp_path, train, val, 0.0, presence=(0.3, 0.3))
+    expected = presence_targets(plain, 0.3, 0.3)[keep]
+    np.testing.assert_allclose(targets, expected)
+    assert not np.allclose(targets, plain[keep])  # the faces 3 of 10 raters read expressive changed
+    np.testing.assert_array_equal(kept.labels, expected.argmax(axis=1))
+    teacher = np.full((48, 7), 1 / 7, dtype=np.float32)
+    _, _, mixed = ferplus_sets(tmp_path, train, val, 0.0, teacher=teacher, teacher_weight=0.25, presence=(0.3, 0.3))
+    np.testing.assert_allclose(mixed, 0.75 * expected + 0.25 / 7, rtol=1e-5)
+
+
+def test_the_command_trains_on_presence_targets_and_records_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_ferplus_split(tmp_path, "Training", 48, seed=1)
+    write_ferplus_split(tmp_path, "PublicTest", 12, seed=2)
+    given: list[dict[str, Any]] = []
+
+    # Record what the command would train on, without training (no TensorFlow here).
+    def recording_train(*args: Any, **kwargs: Any) -> dict[str, object]:
+        given.append(kwargs)
+        return {}
+
+    monkeypatch.setattr(training, "train", recording_train)
+    call_command(
+        "train_emotion_model",
+        *("--data", str(tmp_path), "--out", str(tmp_path / "m"), "--targets", "ferplus"),
+        *("--presence-share", "0.3", "--presence-neutral-weight", "0.5"),
+        stdout=StringIO(),
+    )
+    [kwargs] = given
+    assert (kwargs["config"].presence_share, kwargs["config"].presence_neutral_weight) == (0.3, 0.5)
+    plain, keep = soft_targets(np.load(tmp_path / "ferplus_Training.npz")["votes"])
+    np.testing.assert_allclose(kwargs["targets"], presence_targets(plain, 0.3, 0.5)[keep])
+    given.clear()
+    call_command(
+        "train_emotion_model",
+        *("--data", str(tmp_path), "--out", str(tmp_path / "m"), "--targets", "ferplus"),
+        stdout=StringIO(),
+    )
+    [kwargs] = given
+    assert (kwargs["config"].presence_share, kwargs["config"].presence_neutral_weight) == (0.0, 1.0)
+    np.testing.assert_allclose(kwargs["targets"], plain[keep])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--presence-share", "0.3"), "--presence-share reshapes the FER\\+ votes: it needs --targets ferplus"),
+        (("--targets", "ferplus", "--presence-share", "0"), "--presence-share must be above 0 and at most 1, not 0.0"),
+        (
+            ("--targets", "ferplus", "--presence-share", "1.2"),
+            "--presence-share must be above 0 and at most 1, not 1.2",
+        ),
+        (
+            ("--targets", "ferplus", "--presence-share", "0.3", "--presence-neutral-weight", "-0.1"),
+            "--presence-neutral-weight must be between 0 and 1, not -0.1",
+        ),
+        (
+            ("--targets", "ferplus", "--presence-share", "0.3", "--presence-neutral-weight", "1.5"),
+            "--presence-neutral-weight must be between 0 and 1, not 1.5",
+        ),
+    ],
+)
+def test_presence_options_are_refused_out_of_range(tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("train_emotion_model", "--data", str(tmp_path), "--out", str(tmp_path / "m"), *extra)
 
 
 def test_a_teacher_needs_vote_targets(tmp_path: Path) -> None:

@@ -19,9 +19,11 @@ class FrameBatcher:
     """Scores the frames that wait at the same time in one network call.
 
     The simplest correct design that batches on the worker: each task hands its frames to this
-    per-process batcher and waits for their results. One thread takes the first waiting
+    per-process batcher and waits for their results. A batching thread takes the first waiting
     frame, then every frame already waiting (up to ``max_batch``), and classifies them
-    together; frames that arrive meanwhile form the next batch. There is no flush timer: a
+    together; frames that arrive meanwhile form the next batch. ``threads`` such threads share
+    the queue: decoding, detection and the network release the GIL, so one process scores on
+    every core it is given instead of one frame path at a time. There is no flush timer: a
     lone frame goes at once (no added latency), and batches form by themselves when frames
     arrive faster than they are scored. Batches need several tasks running at once in one
     process: run the worker with ``--pool threads --concurrency N`` (the network and OpenCV
@@ -33,12 +35,15 @@ class FrameBatcher:
     ``timeout``) is dropped unscored. Frames stay in memory.
     """
 
-    def __init__(self, classify: Callable[[Sequence[bytes]], list[FrameResult]], *, max_batch: int) -> None:
+    def __init__(
+        self, classify: Callable[[Sequence[bytes]], list[FrameResult]], *, max_batch: int, threads: int = 1
+    ) -> None:
         self.classify_batch = classify
         self.max_batch = max_batch
         self.batch_sizes: list[int] = []  # the last few, for tests and debugging
         self._queue: queue.SimpleQueue[tuple[bytes, Future[FrameResult]]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._thread_count = threads
         self._lock = threading.Lock()
 
     def classify(self, frame: bytes, *, timeout: float) -> FrameResult:
@@ -64,9 +69,10 @@ class FrameBatcher:
     def _ensure_thread(self) -> None:
         # Started on first use, so a forked worker child starts its own.
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="smile-frame-batcher", daemon=True)
-                self._thread.start()
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < self._thread_count:
+                self._threads.append(threading.Thread(target=self._run, name="smile-frame-batcher", daemon=True))
+                self._threads[-1].start()
 
     def _run(self) -> None:
         while True:

@@ -319,7 +319,8 @@ SMILE_EXTENSION_IDS = env_list("SMILE_EXTENSION_IDS", [SMILE_DEVELOPMENT_EXTENSI
 SMILE_MAX_FPS = env_int("SMILE_MAX_FPS", 2, minimum=1)
 SMILE_MAX_IN_FLIGHT = env_int("SMILE_MAX_IN_FLIGHT", 2, minimum=1)
 # The stream: mood window length; where inference runs ("thread" in-process, "celery" workers;
-# empty = celery when Redis is set); in-process threads; frames held per web process before
+# empty = celery when Redis is set); threads that score frames in one process (the web process in
+# embedded mode, each worker process in Celery mode); frames held per web process before
 # refusing (busy); most frames per task and per network call on a worker; how long a web process
 # waits for more frames to send in one task with the first (ms); windows kept while the DB is down.
 SMILE_WINDOW_SECONDS = env_int("SMILE_WINDOW_SECONDS", 60, minimum=5)
@@ -327,7 +328,7 @@ SMILE_INFERENCE_EXECUTOR = env_str("SMILE_INFERENCE_EXECUTOR")
 SMILE_INFERENCE_THREADS = env_int("SMILE_INFERENCE_THREADS", 2, minimum=1)
 SMILE_INFERENCE_MAX_PENDING = env_int("SMILE_INFERENCE_MAX_PENDING", 32, minimum=1)
 SMILE_INFERENCE_BATCH_SIZE = env_int("SMILE_INFERENCE_BATCH_SIZE", 16, minimum=1)
-SMILE_INFERENCE_PUBLISH_LINGER_MS = env_int("SMILE_INFERENCE_PUBLISH_LINGER_MS", 10, minimum=0)
+SMILE_INFERENCE_PUBLISH_LINGER_MS = env_int("SMILE_INFERENCE_PUBLISH_LINGER_MS", 20, minimum=0)
 SMILE_PENDING_WINDOWS = env_int("SMILE_PENDING_WINDOWS", 1000, minimum=1)
 # Calibrating to the resting face (moods.stream.calibration): how long it watches, how many faces it needs.
 SMILE_CALIBRATION_SECONDS = env_int("SMILE_CALIBRATION_SECONDS", 20, minimum=3)

@@ -45,7 +45,11 @@ STREAM_SOFT_TIME_LIMIT: Final = 10
 STREAM_TIME_LIMIT: Final = 15
 
 frame_batcher: Lazy[FrameBatcher] = Lazy(
-    lambda: FrameBatcher(partial(classify_frames, stages=metrics.STAGES), max_batch=stream_config().batch_size)
+    lambda: FrameBatcher(
+        partial(classify_frames, stages=metrics.STAGES),
+        max_batch=stream_config().batch_size,
+        threads=stream_config().inference_threads,
+    )
 )
 
 

@@ -383,6 +383,22 @@ def test_a_batch_never_exceeds_its_bound() -> None:
     assert batcher.batch_sizes == [1, 2, 1]
 
 
+def test_with_two_threads_a_second_batch_is_scored_while_the_first_is_still_running() -> None:
+    classifier = GatedClassifier()
+    batcher = FrameBatcher(classifier, max_batch=16, threads=2)
+    first, _ = classify_from_threads(batcher, [b"a"])
+    wait_until(lambda: len(classifier.calls) == 1)
+    second, answers = classify_from_threads(batcher, [b"b"])
+
+    wait_until(lambda: len(classifier.calls) == 2)  # one thread would wait for the first call to end
+    classifier.release.set()
+    for thread in first + second:
+        thread.join(10)
+
+    assert classifier.calls == [[b"a"], [b"b"]]
+    assert answers == {b"b": "b"}
+
+
 def test_a_failed_batch_fails_every_frame_in_it() -> None:
     def broken(frames: Sequence[bytes]) -> list[FrameResult]:
         raise RuntimeError("model not loaded")

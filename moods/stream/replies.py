@@ -50,7 +50,7 @@ class ChannelSender:
 
         A worker's task thread is free for the next frames at once instead of waiting out the
         layer's round trips. Bounded: while ``MAX_SENDS_IN_FLIGHT`` sends wait (Redis slow),
-        this blocks up to ``timeout``, then reports a ``TimeoutError`` without sending.
+        this blocks up to ``SEND_TIMEOUT_SECONDS``, then reports a ``TimeoutError`` unsent.
         """
         if not self._in_flight.acquire(timeout=SEND_TIMEOUT_SECONDS):
             on_failure(TimeoutError(f"{MAX_SENDS_IN_FLIGHT} channel-layer sends in flight"))

@@ -87,10 +87,10 @@ def stream_frames(frames: list[list[Any]], inbox: str | None) -> None:
 
     Each item is ``[frame, reply_channel, seq, submitted_at]``. The answers go in one
     ``inference.answers`` message to ``inbox`` (``moods.stream.inbox``), or without an inbox
-    each to its consumer's channel. Sent with the msgpack
-    serializer (frames travel as raw bytes, no base64 of their own) and an ``argsrepr`` that
-    hides them, so no log or event carries their bytes. Acknowledged after it returns
-    (``acks_late``), so the broker keeps the frames a busy worker has not taken.
+    each to its consumer's channel. Sent with the msgpack serializer (frames travel as raw
+    bytes, no base64 of their own) and an ``argsrepr`` that hides them, so no log or event
+    carries their bytes. Acknowledged after it returns (``acks_late``), so the broker keeps the
+    frames a busy worker has not taken.
     """
     batch = [StreamFrame.from_wire(item) for item in frames]
     now = time.time()

@@ -16,9 +16,10 @@ neutral recall on PublicTest.
 ``--write-teacher T.npy`` writes the first two models' log-average over every FER-2013 Training
 face instead (the teacher of ``train_emotion_model --teacher``). ``--timing`` times each model
 file per face (``bench/inference.py``'s ``per_face``, batch 1, one thread). ``--plot`` draws the
-frontier. ``--pasted N`` also places N PublicTest faces (scaled to 120 px) in a 320x240 grey
-frame and reads them through the frame path at each margin: what the margin does to FER-style
-faces in frames.
+frontier; with ``--plot-recorded docs/model.md`` it draws every candidate recorded in the model
+card's table instead (lost runs included) without reading a photo. ``--pasted N`` also places N
+PublicTest faces (scaled to 120 px) in a 320x240 grey frame and reads them through the frame path
+at each margin: what the margin does to FER-style faces in frames.
 
 The development set is a measuring instrument: nothing here trains on it.
 """
@@ -87,6 +88,39 @@ def photo_figures(scores: np.ndarray, readings: Any) -> dict[str, float]:
     }
 
 
+# docs/model.md's table of every candidate measured on the development set, by its header.
+RECORDED_TABLE_HEADER = "| candidate | margin | passes | real people |"
+
+
+def _percent(cell: str) -> float:
+    return float(cell.strip().strip("*").rstrip("%")) / 100
+
+
+def recorded_rows(text: str) -> list[dict[str, Any]]:
+    """Every candidate of the model card's real-people table (docs/model.md), runs whose files are
+    gone included: its name (up to a colon or a parenthesis), margin, real-people accuracy and FER+
+    majority agreement, as ``--plot`` draws them."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(RECORDED_TABLE_HEADER))
+    header = [cell.strip() for cell in lines[start].strip("|").split("|")]
+    real, fer = header.index("real people"), header.index("FER+ majority")
+    rows = []
+    for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]):
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        name = cells[0].strip("*").split(":")[0].split(" (")[0].split(", margin ")[0]  # the margin has its column
+        if name == "targets":
+            continue
+        rows.append(
+            {
+                "candidate": name,
+                "margin": float(cells[1]),
+                "accuracy": _percent(cells[real]),
+                "fer_majority": _percent(cells[fer]),
+            }
+        )
+    return rows
+
+
 def frontier(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows no other row beats on both the development set and FER+ majority agreement."""
     return [
@@ -108,7 +142,7 @@ def draw_frontier(
     targets as dashed lines; a PNG drawn with OpenCV."""
     import cv2
 
-    width, height, margin, legend = 640, 520, 70, 430
+    width, height, margin, legend = 640, 520, 70, 540
     image = np.full((height + 2 * margin, width + 2 * margin + legend, 3), 255, dtype=np.uint8)
     xs, ys = [row["fer_majority"] for row in rows], [row["accuracy"] for row in rows]
     x_low, x_high = min(min(xs), fer_target) - 0.01, max(max(xs), fer_target) + 0.01
@@ -196,11 +230,9 @@ def pasted_frames(faces: np.ndarray) -> list[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=Path, required=True, help="a folder with a labels.json")
-    parser.add_argument(
-        "--fer", type=Path, required=True, help="fer2013_PublicTest.npz (ferplus_PublicTest.npz beside)"
-    )
-    parser.add_argument("--model", action="append", required=True, help="NAME=PATH of a served .tflite file")
+    parser.add_argument("--photos", type=Path, help="a folder with a labels.json")
+    parser.add_argument("--fer", type=Path, help="fer2013_PublicTest.npz (ferplus_PublicTest.npz beside)")
+    parser.add_argument("--model", action="append", help="NAME=PATH of a served .tflite file")
     parser.add_argument("--margins", type=float, nargs="+", default=[0.0, 0.05, 0.1, 0.15, 0.2])
     parser.add_argument("--weights", type=float, nargs="*", default=[0.25, 0.5, 0.75], help="first model's share")
     parser.add_argument("--neutral-shifts", type=float, nargs="*", default=[-0.5, -1.0])
@@ -217,7 +249,20 @@ def main() -> None:
     )
     parser.add_argument("--teacher-share", type=float, default=0.75)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--plot-recorded",
+        type=Path,
+        metavar="MODEL_MD",
+        help="draw --plot from every candidate recorded in docs/model.md's real-people table, and stop",
+    )
     args = parser.parse_args()
+    if args.plot_recorded:
+        if not args.plot:
+            parser.error("--plot-recorded draws the --plot file: name it")
+        draw_frontier(recorded_rows(args.plot_recorded.read_text()), args.plot)
+        return
+    if not (args.photos and args.fer and args.model):
+        parser.error("--photos, --fer and --model are needed (or --plot-recorded)")
 
     import django
 

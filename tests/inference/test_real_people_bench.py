@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.real_people import combine, frontier
+from bench.real_people import combine, frontier, recorded_rows
 from inference.emotions import EMOTIONS
+from tests.conftest import PROJECT_ROOT
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
 
@@ -46,3 +47,27 @@ def test_a_weight_of_zero_or_one_is_one_model(weight: float) -> None:
     rng = np.random.default_rng(1)
     first, second = rng.dirichlet(np.ones(7), size=3), rng.dirichlet(np.ones(7), size=3)
     np.testing.assert_allclose(combine(first, second, weight, 0.0), first if weight else second, rtol=1e-5)
+
+
+def test_the_recorded_table_gives_each_candidate_its_two_figures() -> None:
+    table = """Text before.
+
+| candidate | margin | passes | real people | expressive read neutral | FER+ majority | ECE |
+| --- | --- | --- | --- | --- | --- | --- |
+| targets | | | >= 78% | <= 10% | >= 85.5% | <= 3% |
+| **v2, margin 0 (served now)** | 0 | 2 | **68.5%** | 19.8% | **86.48%** | 1.56% |
+| v3.d28: v2 distilled (CPU; lost) | 0.1 | 2 | 60.1% | 27.1% | 85.91% | 1.67% |
+Text after.
+| not | a | row |
+"""
+    assert recorded_rows(table) == [
+        {"candidate": "v2", "margin": 0.0, "accuracy": 0.685, "fer_majority": 0.8648},
+        {"candidate": "v3.d28", "margin": 0.1, "accuracy": 0.601, "fer_majority": 0.8591},
+    ]
+
+
+def test_the_model_cards_table_holds_the_served_model_and_every_lost_run() -> None:
+    rows = recorded_rows((PROJECT_ROOT / "docs" / "model.md").read_text())
+    names = {row["candidate"] for row in rows}
+    assert {"v2", "v1", "v3.d28", "v3.p3", "v3.p3b"} <= names
+    assert all(0 < row["accuracy"] < 1 and 0 < row["fer_majority"] < 1 for row in rows)

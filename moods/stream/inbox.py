@@ -56,9 +56,17 @@ def deliver(channel: str, answer: dict[str, Any]) -> None:
     if entry is None:
         return
     loop, mailbox = entry
-    if loop.is_closed():
-        return
-    loop.call_soon_threadsafe(mailbox.put_nowait, answer)
+    if _running_loop() is loop:  # the inbox's reader runs on the consumers' loop: no wake-up needed
+        mailbox.put_nowait(answer)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(mailbox.put_nowait, answer)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class AnswerInbox:

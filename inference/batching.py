@@ -25,10 +25,10 @@ class FrameBatcher:
     the queue: decoding, detection and the network release the GIL, so one process scores on
     every core it is given instead of one frame path at a time. There is no flush timer: a
     lone frame goes at once (no added latency), and batches form by themselves when frames
-    arrive faster than they are scored. Batches need several tasks running at once in one
-    process: run the worker with ``--pool threads --concurrency N`` (the network and OpenCV
-    release the GIL). Under ``prefork`` or ``solo`` each process runs one task at a time, so
-    every batch holds one frame: still correct, just unbatched.
+    arrive faster than they are scored. A batch holds one task's frames (a web process's
+    publish batch) plus those of the other tasks running at once in this process: run the
+    worker with ``--pool threads --concurrency N``. Under ``prefork`` or ``solo`` each process
+    runs one task at a time, so a batch holds that task's frames only: still correct.
 
     Bounded: only the frames of the tasks running wait (a task carries at most the web
     process's publish batch). A frame whose task stopped waiting (its
@@ -45,11 +45,6 @@ class FrameBatcher:
         self._threads: list[threading.Thread] = []
         self._thread_count = threads
         self._lock = threading.Lock()
-
-    def classify(self, frame: bytes, *, timeout: float) -> FrameResult:
-        """This frame's result, scored with whatever else waits; raises ``TimeoutError`` after ``timeout``."""
-        [result] = self.classify_many([frame], timeout=timeout)
-        return result
 
     def classify_many(self, frames: Sequence[bytes], *, timeout: float) -> list[FrameResult]:
         """These frames' results, in order; raises ``TimeoutError`` if any is not scored within ``timeout``."""

@@ -131,7 +131,7 @@ def test_a_frame_its_task_gave_up_on_is_never_scored_later() -> None:
     wait_until(lambda: len(classifier.calls) == 1)
 
     with pytest.raises(TimeoutError):
-        batcher.classify(b"late", timeout=0.2)
+        batcher.classify_many([b"late"], timeout=0.2)
     classifier.release.set()
     for thread in first:
         thread.join(10)

@@ -335,7 +335,7 @@ def classify_from_threads(batcher: FrameBatcher, frames: Sequence[bytes]) -> tup
     answers: dict[bytes, str | None] = {}
 
     def work(frame: bytes) -> None:
-        answers[frame] = batcher.classify(frame, timeout=10).dominant
+        answers[frame] = batcher.classify_many([frame], timeout=10)[0].dominant
 
     threads = [threading.Thread(target=work, args=(frame,)) for frame in frames]
     for thread in threads:
@@ -406,10 +406,10 @@ def test_a_failed_batch_fails_every_frame_in_it() -> None:
     batcher = FrameBatcher(broken, max_batch=4)
 
     with pytest.raises(RuntimeError, match="model not loaded"):
-        batcher.classify(b"frame", timeout=10)
+        batcher.classify_many([b"frame"], timeout=10)
     # The batching thread survives a failure.
     with pytest.raises(RuntimeError, match="model not loaded"):
-        batcher.classify(b"frame", timeout=10)
+        batcher.classify_many([b"frame"], timeout=10)
 
 
 # --- A real worker ------------------------------------------------------------------------

@@ -34,8 +34,10 @@ JPEG_SEGMENT_MARKERS_START: Final = 0xC0
 # the limit once per process, on its first decode): a last guard behind the header checks.
 MAX_DECODER_PIXELS: Final = 1 << 24
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODER_PIXELS))
-# Decoding a JPEG at 1/2, 1/4 or 1/8 scale is much cheaper; we keep at least this width.
-MIN_DECODED_WIDTH: Final = 320
+# Decoding a JPEG at 1/2, 1/4 or 1/8 scale is cheaper; we keep at least this width, so a 640x480
+# webcam frame keeps every pixel. At 320 (until issue 28) a face 80-110 px wide, someone leaning
+# back, was cut from half its pixels and read 2-6 points worse (docs/model.md, "Webcam resolution").
+MIN_DECODED_WIDTH: Final = 640
 REDUCED_GRAYSCALE: Final = {
     1: cv2.IMREAD_GRAYSCALE,
     2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
@@ -140,8 +142,8 @@ def _require_complete(data: bytes) -> None:
 def decode_grayscale(data: bytes, limits: FrameLimits | None = None) -> np.ndarray:
     """Grayscale uint8 pixels of a JPEG/PNG frame, checked against ``limits``.
 
-    Large JPEGs are decoded at a reduced scale (never below ``MIN_DECODED_WIDTH``): faces in
-    webcam frames are big, and the CNN only needs 48x48 of them.
+    JPEGs larger than a webcam frame are decoded at a reduced scale (never below
+    ``MIN_DECODED_WIDTH``); the CNN only needs 48x48 of a face, but a small face needs its pixels.
     """
     limits = limits or FrameLimits()
     if not data:

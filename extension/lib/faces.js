@@ -7,7 +7,7 @@
 export const DETECTOR_SIZE = 128;
 export const FACE_SIZE = 48;
 export const NETWORK_SIZE = 40;
-export const MIN_DECODED_WIDTH = 320;
+export const MIN_DECODED_WIDTH = 640;
 export const MIN_FACE_SCORE = 0.5;
 export const FACE_OVERLAP = 0.3;
 // The server's crop (inference/faces.py CROP_MARGIN): BlazeFace's box itself.
@@ -22,7 +22,7 @@ export function roundHalfEven(value) {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** The size the server decodes a frame at: halved while half is still at least 320 wide (at most 1/8). */
+/** The size the server decodes a frame at: halved while half is still at least 640 wide (at most 1/8). */
 export function decodedSize(width, height) {
   let scale = 1;
   while (scale < 8 && Math.floor(width / (scale * 2)) >= MIN_DECODED_WIDTH) {

@@ -94,9 +94,11 @@ test("grey is OpenCV's fixed-point BT.601", () => {
 });
 
 test("frames are read at the size the server decodes them", () => {
-  assert.deepEqual(decodedSize(640, 480), { width: 320, height: 240 });
+  assert.deepEqual(decodedSize(640, 480), { width: 640, height: 480 });
   assert.deepEqual(decodedSize(320, 240), { width: 320, height: 240 });
-  assert.deepEqual(decodedSize(1920, 1080), { width: 480, height: 270 });
+  assert.deepEqual(decodedSize(1280, 960), { width: 640, height: 480 });
+  assert.deepEqual(decodedSize(1920, 1080), { width: 960, height: 540 });
+  assert.deepEqual(decodedSize(3840, 2160), { width: 960, height: 540 });
 });
 
 test("rounding is Python's", () => {

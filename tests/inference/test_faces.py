@@ -15,14 +15,14 @@ from inference.images import decode_grayscale
 
 
 def test_it_finds_the_astronauts_face(face_jpeg: bytes) -> None:
-    gray = decode_grayscale(face_jpeg)  # 320x240 after reduced decoding
+    gray = decode_grayscale(face_jpeg)  # 640x480: a webcam frame is decoded whole
     box = BlazeFaceDetector().find_face(gray)
     assert box is not None
-    # The face sits around x 215-345, y 75-210 in the 640x480 frame: half that here.
+    # The face sits around x 215-345, y 75-210 in the 640x480 frame.
     centre_x, centre_y = box.x + box.width / 2, box.y + box.height / 2
-    assert 120 < centre_x < 160
-    assert 50 < centre_y < 90
-    assert 50 < box.width < 90
+    assert 240 < centre_x < 320
+    assert 100 < centre_y < 180
+    assert 100 < box.width < 180
 
 
 def test_it_finds_no_face_in_a_cup_of_coffee(no_face_jpeg: bytes) -> None:
@@ -63,7 +63,7 @@ def test_a_face_at_the_frame_edge_is_padded_not_shifted() -> None:
 
 def test_of_two_faces_it_picks_the_larger_one(face_jpeg: bytes) -> None:
     # The user is the nearest face; someone passing behind them is smaller.
-    face = decode_grayscale(face_jpeg)  # 320x240
+    face = cv2.resize(decode_grayscale(face_jpeg), (320, 240), interpolation=cv2.INTER_AREA)
     frame = np.full((240, 480), 90, np.uint8)
     frame[:, 160:] = face
     frame[60:180, :160] = cv2.resize(face, (160, 120), interpolation=cv2.INTER_AREA)

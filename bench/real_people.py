@@ -19,7 +19,11 @@ file per face (``bench/inference.py``'s ``per_face``, batch 1, one thread). ``--
 frontier; with ``--plot-recorded docs/model.md`` it draws every candidate recorded in the model
 card's table instead (lost runs included) without reading a photo. ``--pasted N`` also places N
 PublicTest faces (scaled to 120 px) in a 320x240 grey frame and reads them through the frame path
-at each margin: what the margin does to FER-style faces in frames.
+at each margin: what the margin does to FER-style faces in frames. ``--webcam-faces 80 100 140``
+frames each development photo as a webcam would see a person: the photo scaled so that its face
+(BlazeFace's box on the whole photo) is that many pixels wide, centred in a 640x480 grey frame,
+sent as a JPEG at the extension's first quality (0.8), then read through the frame path: what a
+person reads like at each distance from the camera.
 
 The development set is a measuring instrument: nothing here trains on it.
 """
@@ -228,6 +232,69 @@ def pasted_frames(faces: np.ndarray) -> list[bytes]:
     return frames
 
 
+WEBCAM_FRAME = (640, 480)
+WEBCAM_JPEG_QUALITY = 80  # the extension's first quality (extension/offscreen.js, JPEG_QUALITIES)
+
+
+def webcam_frame(photo: np.ndarray, box: Any, face_width: int) -> bytes:
+    """``photo`` (BGR) scaled so ``box`` is ``face_width`` px wide, its centre at a 640x480 grey frame's, as JPEG."""
+    import cv2
+
+    scale = face_width / box.width
+    small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    width, height = WEBCAM_FRAME
+    frame = np.full((height, width, 3), 128, dtype=np.uint8)
+    # Where the photo's top-left corner lands so that the face's centre is the frame's centre.
+    left = round(width / 2 - (box.x + box.width / 2) * scale)
+    top = round(height / 2 - (box.y + box.height / 2) * scale)
+    x0, y0 = max(0, left), max(0, top)
+    x1, y1 = min(width, left + small.shape[1]), min(height, top + small.shape[0])
+    frame[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
+    ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, WEBCAM_JPEG_QUALITY])
+    if not ok:
+        raise OSError("could not encode a webcam frame")
+    return bytes(jpeg.tobytes())
+
+
+def webcam_readings(photos: list[Any], models: dict[str, str], face_widths: list[int]) -> list[dict[str, Any]]:
+    """Each model's reading of the photos framed as webcam frames (``webcam_frame``) at each face width."""
+    import cv2
+
+    from inference.blazeface import BlazeFaceDetector
+    from inference.classifier import EmotionClassifier
+    from inference.emotions import EMOTIONS
+    from inference.images import decode_grayscale
+    from inference.research.photos import NEUTRAL, PHOTO_LIMITS
+
+    detector = BlazeFaceDetector()
+    framed = []
+    for photo in photos:
+        data = photo.path.read_bytes()
+        box = detector.find_face(decode_grayscale(data, PHOTO_LIMITS))
+        colour = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if box is not None and colour is not None:  # without a face at full size there is no width to frame it at
+            framed.append((colour, box, photo.label))
+    labels = np.array([label for _, _, label in framed])
+    rows = []
+    for name, path in models.items():
+        classifier = EmotionClassifier.from_weights(Path(path))
+        for face_width in face_widths:
+            results = classifier.classify_frames([webcam_frame(image, box, face_width) for image, box, _ in framed])
+            predicted = np.array([EMOTIONS.index(r.dominant) if r.dominant else -1 for r in results])
+            expressive = labels != NEUTRAL
+            rows.append(
+                {
+                    "model": name,
+                    "face_width": face_width,
+                    "photos": len(framed),
+                    "found": round(float(np.mean([r.face for r in results])), 4),
+                    "accuracy": round(float((predicted == labels).mean()), 4),
+                    "expressive_read_neutral": round(float((predicted[expressive] == NEUTRAL).mean()), 4),
+                }
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, help="a folder with a labels.json")
@@ -237,6 +304,14 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="*", default=[0.25, 0.5, 0.75], help="first model's share")
     parser.add_argument("--neutral-shifts", type=float, nargs="*", default=[-0.5, -1.0])
     parser.add_argument("--pasted", type=int, default=0, help="also read this many PublicTest faces pasted in frames")
+    parser.add_argument(
+        "--webcam-faces",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="PX",
+        help="also read the photos framed as 640x480 webcam frames with the face this many px wide",
+    )
     parser.add_argument("--plot", type=Path, help="write the frontier (development set against FER+) as a PNG")
     parser.add_argument(
         "--timing", action="store_true", help="also time each model file per face (batch 1, one thread)"
@@ -355,6 +430,7 @@ def main() -> None:
                         "fer_majority_of_found": round(float((predicted[counted] == labels[counted]).mean()), 4),
                     }
                 )
+    webcam = webcam_readings(photos, models, args.webcam_faces) if args.webcam_faces else []
     timing: dict[str, float] = {}
     if args.timing:
         from bench.inference import per_face
@@ -364,7 +440,7 @@ def main() -> None:
     if args.plot:
         draw_frontier(rows, args.plot)
     if args.json:
-        print(json.dumps({"rows": rows, "pasted": pasted, "ms_per_face": timing}))
+        print(json.dumps({"rows": rows, "pasted": pasted, "webcam": webcam, "ms_per_face": timing}))
         return
     header = (
         "| candidate | margin | dev acc | expr->neutral | sad R / P | angry / fear R | per-person | "
@@ -386,6 +462,12 @@ def main() -> None:
         print(
             f"pasted PublicTest faces, {row['model']}, margin {row['margin']:g}: found {row['found']:.1%}, "
             f"FER+ majority of found {row['fer_majority_of_found']:.2%}"
+        )
+    for row in webcam:
+        print(
+            f"webcam frames, {row['model']}, face {row['face_width']} px in 640x480: {row['accuracy']:.1%} of "
+            f"{row['photos']} photos, found {row['found']:.1%}, expressive read neutral "
+            f"{row['expressive_read_neutral']:.1%}"
         )
 
 

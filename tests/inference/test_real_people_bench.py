@@ -1,12 +1,14 @@
-"""bench/real_people.py's arithmetic: the log-average ensemble, the neutral shift and the frontier."""
+"""bench/real_people.py's arithmetic: the log-average ensemble, the neutral shift, the frontier and webcam framing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bench.real_people import combine, frontier, recorded_rows
+from bench.real_people import combine, frontier, recorded_rows, webcam_frame
 from inference.emotions import EMOTIONS
+from inference.faces import Box
+from inference.images import decode_grayscale
 from tests.conftest import PROJECT_ROOT
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
@@ -71,3 +73,20 @@ def test_the_model_cards_table_holds_the_served_model_and_every_lost_run() -> No
     names = {row["candidate"] for row in rows}
     assert {"v2", "v1", "v3.d28", "v3.p3", "v3.p3b"} <= names
     assert all(0 < row["accuracy"] < 1 and 0 < row["fer_majority"] < 1 for row in rows)
+
+
+@pytest.mark.parametrize(("face_width", "left", "corner"), [(60, 400, 128), (200, 200, 0)])
+def test_a_webcam_frame_puts_the_face_at_its_width_in_the_middle_of_640x480(
+    face_width: int, left: int, corner: int
+) -> None:
+    photo = np.zeros((300, 500, 3), dtype=np.uint8)
+    photo[100:200, left : left + 100] = 255  # the "face": BlazeFace's box on the whole photo
+    gray = decode_grayscale(webcam_frame(photo, Box(x=left, y=100, width=100, height=100), face_width))
+    assert gray.shape == (480, 640)  # a 640x480 frame is decoded whole
+    ys, xs = np.nonzero(gray > 200)
+    assert abs(xs.max() - xs.min() + 1 - face_width) <= 2
+    assert abs((xs.min() + xs.max()) / 2 - 320) <= 2
+    assert abs((ys.min() + ys.max()) / 2 - 240) <= 2
+    # A small face leaves the grey wall around the placed photo; a large one fills the frame with the photo.
+    assert int(gray[0, 0]) == pytest.approx(corner, abs=3)
+    assert int(gray[479, 639]) == pytest.approx(corner, abs=3)

@@ -1,4 +1,4 @@
-"""What the trainer feeds the network: full augmentation warps and erases, light only flips and crops."""
+"""What the trainer feeds the network: full warps and erases, light flips and crops, camera degrades as webcams do."""
 
 from __future__ import annotations
 
@@ -61,3 +61,31 @@ def test_each_epoch_visits_the_faces_in_a_new_order_with_new_augmentation() -> N
     assert not np.array_equal(first_order, batches.order)
     assert sorted(batches.order.tolist()) == list(range(64))
     assert not np.array_equal(first, batches[0][0])
+
+
+def test_camera_augmentation_makes_faces_dimmer_flatter_and_softer_as_a_webcam_cuts_them() -> None:
+    import cv2
+
+    from inference.research.training import camera_degrade
+
+    faces = np.random.default_rng(1).integers(0, 256, size=(400, 48, 48), dtype=np.uint8)
+    degraded = camera_degrade(faces, np.random.default_rng(2))
+    assert degraded.shape == faces.shape
+    assert degraded.dtype == np.uint8
+    spread = [float(face.std()) for face in degraded]
+    sharpness = [float(np.abs(cv2.Laplacian(face, cv2.CV_32F)).mean()) for face in degraded]
+    original_spread = float(faces.std(axis=(1, 2)).mean())
+    original_sharpness = float(np.mean([np.abs(cv2.Laplacian(face, cv2.CV_32F)).mean() for face in faces]))
+    # Each change reaches only some faces: the mix keeps faces like FER's and adds flat, soft ones.
+    assert np.mean(spread) < 0.85 * original_spread
+    assert min(spread) < 0.5 * original_spread
+    assert np.mean(sharpness) < 0.7 * original_sharpness
+    assert min(sharpness) < 0.2 * original_sharpness
+    assert max(sharpness) > 0.9 * original_sharpness
+
+
+def test_camera_augmentation_goes_through_the_batches_and_warps_like_full() -> None:
+    images, crops = first_batch("camera")
+    assert images.min() >= 0
+    assert images.max() <= 255
+    assert sum(is_a_crop(image, crops) for image in images) < len(images) // 2

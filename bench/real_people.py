@@ -23,7 +23,10 @@ at each margin: what the margin does to FER-style faces in frames. ``--webcam-fa
 frames each development photo as a webcam would see a person: the photo scaled so that its face
 (BlazeFace's box on the whole photo) is that many pixels wide, centred in a 640x480 grey frame,
 sent as a JPEG at the extension's first quality (0.8), then read through the frame path: what a
-person reads like at each distance from the camera.
+person reads like at each distance from the camera. ``--degrade`` reads each photo's crop (the frame
+path's decode, BlazeFace and crop) again softened, flattened, dimmed or cut from fewer pixels, as
+a dim room or a cheap camera would give it (``DEGRADATIONS``): how much a model leans on a
+studio-sharp face.
 
 The development set is a measuring instrument: nothing here trains on it.
 """
@@ -295,6 +298,63 @@ def webcam_readings(photos: list[Any], models: dict[str, str], face_widths: list
     return rows
 
 
+def _contrast(face: np.ndarray, factor: float) -> np.ndarray:
+    mean = float(face.mean())
+    return np.clip((face.astype(np.float32) - mean) * factor + mean, 0, 255).round().astype(np.uint8)
+
+
+def _blur(face: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    return np.asarray(cv2.GaussianBlur(face, (0, 0), sigma))
+
+
+def _fewer_pixels(face: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    small = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(small, face.shape[::-1], interpolation=cv2.INTER_LINEAR))
+
+
+# What a dim room or a cheap camera does to a face crop, beside the crop itself.
+DEGRADATIONS: dict[str, Any] = {
+    "as cut": lambda face: face,
+    "blur sigma 0.8": lambda face: _blur(face, 0.8),
+    "blur sigma 1.2": lambda face: _blur(face, 1.2),
+    "contrast x0.5": lambda face: _contrast(face, 0.5),
+    "dim (gamma 1.5)": lambda face: np.clip(255 * (face / 255.0) ** 1.5, 0, 255).round().astype(np.uint8),
+    "from 32 px": lambda face: _fewer_pixels(face, 32),
+    "from 24 px": lambda face: _fewer_pixels(face, 24),
+}
+
+
+def degraded_readings(photos: list[Any], models: dict[str, str]) -> list[dict[str, Any]]:
+    """Each model's accuracy on the photos' crops under each of ``DEGRADATIONS`` (photos without a face: misread)."""
+    from inference.blazeface import BlazeFaceDetector
+    from inference.faces import crop_face
+    from inference.images import decode_grayscale
+    from inference.research.photos import PHOTO_LIMITS
+    from inference.serving import ServedScorer
+
+    detector = BlazeFaceDetector()
+    crops, labels = [], []
+    for photo in photos:
+        gray = decode_grayscale(photo.path.read_bytes(), PHOTO_LIMITS)
+        box = detector.find_face(gray)
+        if box is not None:
+            crops.append(crop_face(gray, box))
+            labels.append(photo.label)
+    truth = np.array(labels)
+    rows = []
+    for name, path in models.items():
+        scorer = ServedScorer(Path(path))
+        for condition, degrade in DEGRADATIONS.items():
+            predicted = scorer.score(np.stack([degrade(face) for face in crops])).argmax(axis=1)
+            correct = int((predicted == truth).sum())
+            rows.append({"model": name, "condition": condition, "accuracy": round(correct / len(photos), 4)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, help="a folder with a labels.json")
@@ -311,6 +371,9 @@ def main() -> None:
         default=[],
         metavar="PX",
         help="also read the photos framed as 640x480 webcam frames with the face this many px wide",
+    )
+    parser.add_argument(
+        "--degrade", action="store_true", help="also read each photo's crop softened, flattened, dimmed and shrunk"
     )
     parser.add_argument("--plot", type=Path, help="write the frontier (development set against FER+) as a PNG")
     parser.add_argument(
@@ -431,6 +494,7 @@ def main() -> None:
                     }
                 )
     webcam = webcam_readings(photos, models, args.webcam_faces) if args.webcam_faces else []
+    degraded = degraded_readings(photos, models) if args.degrade else []
     timing: dict[str, float] = {}
     if args.timing:
         from bench.inference import per_face
@@ -440,7 +504,9 @@ def main() -> None:
     if args.plot:
         draw_frontier(rows, args.plot)
     if args.json:
-        print(json.dumps({"rows": rows, "pasted": pasted, "webcam": webcam, "ms_per_face": timing}))
+        print(
+            json.dumps({"rows": rows, "pasted": pasted, "webcam": webcam, "degraded": degraded, "ms_per_face": timing})
+        )
         return
     header = (
         "| candidate | margin | dev acc | expr->neutral | sad R / P | angry / fear R | per-person | "
@@ -469,6 +535,8 @@ def main() -> None:
             f"{row['photos']} photos, found {row['found']:.1%}, expressive read neutral "
             f"{row['expressive_read_neutral']:.1%}"
         )
+    for row in degraded:
+        print(f"crops {row['condition']}, {row['model']}: {row['accuracy']:.1%}")
 
 
 if __name__ == "__main__":

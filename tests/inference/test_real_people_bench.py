@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.real_people import combine, frontier, recorded_rows, webcam_frame
+from bench.real_people import DEGRADATIONS, combine, frontier, recorded_rows, webcam_frame
 from inference.emotions import EMOTIONS
 from inference.faces import Box
 from inference.images import decode_grayscale
@@ -90,3 +90,20 @@ def test_a_webcam_frame_puts_the_face_at_its_width_in_the_middle_of_640x480(
     # A small face leaves the grey wall around the placed photo; a large one fills the frame with the photo.
     assert int(gray[0, 0]) == pytest.approx(corner, abs=3)
     assert int(gray[479, 639]) == pytest.approx(corner, abs=3)
+
+
+def test_each_degradation_keeps_the_crop_a_48x48_face_and_takes_what_it_names() -> None:
+    import cv2
+
+    face = np.random.default_rng(7).integers(40, 216, size=(48, 48), dtype=np.uint8)
+
+    def sharpness(image: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(image, cv2.CV_32F)).mean())
+
+    out = {name: degrade(face) for name, degrade in DEGRADATIONS.items()}
+    assert all(image.shape == (48, 48) and image.dtype == np.uint8 for image in out.values())
+    assert np.array_equal(out["as cut"], face)
+    for softer in ("blur sigma 0.8", "blur sigma 1.2", "from 32 px", "from 24 px"):
+        assert sharpness(out[softer]) < 0.6 * sharpness(face)
+    assert out["contrast x0.5"].std() == pytest.approx(face.std() / 2, rel=0.05)
+    assert out["dim (gamma 1.5)"].mean() < face.mean() - 15

@@ -36,7 +36,8 @@ MAX_DECODER_PIXELS: Final = 1 << 24
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODER_PIXELS))
 # Decoding a JPEG at 1/2, 1/4 or 1/8 scale is cheaper; we keep at least this width, so a 640x480
 # webcam frame keeps every pixel. At 320 (until issue 28) a face 80-110 px wide, someone leaning
-# back, was cut from half its pixels and read 2-6 points worse (docs/model.md, "Webcam resolution").
+# back, was cut from half its pixels and read 1-3 points worse (v1's weights: 4-8; docs/model.md,
+# "Webcam resolution").
 MIN_DECODED_WIDTH: Final = 640
 REDUCED_GRAYSCALE: Final = {
     1: cv2.IMREAD_GRAYSCALE,

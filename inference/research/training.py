@@ -106,12 +106,12 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
 
 
 def camera_degrade(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(N, S, S) uint8 faces -> the same faces as a webcam might cut them, each change on about half.
+    """(N, S, S) uint8 faces -> the same faces as a webcam might cut them, each change on 30-50% of them.
 
     Measured on whole photos of real people through the frame path (docs/model.md, "Real
     people"): BlazeFace's crops of studio photos are darker (mean 84 against FER's 131), flatter
     (standard deviation 33 against 77) and softer (mean |Laplacian| 15 against FER's median 47)
-    than FER's faces, and a slight blur (sigma 0.8) costs the served network 12 points there
+    than FER's faces, and a slight blur (sigma 0.8) costs the served network 16 points there
     against 3 on FER+. So: contrast down to 0.35 of itself, a gamma of 0.6-1.6 (dim or washed
     out), a Gaussian blur (sigma 0.3-1.2) and a round trip through 20-40 px (a face far from the
     camera), the pixels' noise (sigma 2-8) of a small sensor in low light.

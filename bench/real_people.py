@@ -259,24 +259,37 @@ def webcam_frame(photo: np.ndarray, box: Any, face_width: int) -> bytes:
     return bytes(jpeg.tobytes())
 
 
+def photos_with_faces(photos: list[Any]) -> list[tuple[Any, bytes, np.ndarray, Any]]:
+    """(photo, bytes, grey pixels, BlazeFace's box) of each photo where the frame path's detector finds a face."""
+    from inference.blazeface import BlazeFaceDetector
+    from inference.images import decode_grayscale
+    from inference.research.photos import PHOTO_LIMITS
+
+    detector = BlazeFaceDetector()
+    found = []
+    for photo in photos:
+        data = photo.path.read_bytes()
+        gray = decode_grayscale(data, PHOTO_LIMITS)
+        box = detector.find_face(gray)
+        if box is not None:
+            found.append((photo, data, gray, box))
+    return found
+
+
 def webcam_readings(photos: list[Any], models: dict[str, str], face_widths: list[int]) -> list[dict[str, Any]]:
     """Each model's reading of the photos framed as webcam frames (``webcam_frame``) at each face width."""
     import cv2
 
-    from inference.blazeface import BlazeFaceDetector
     from inference.classifier import EmotionClassifier
     from inference.emotions import EMOTIONS
-    from inference.images import decode_grayscale
-    from inference.research.photos import NEUTRAL, PHOTO_LIMITS
+    from inference.research.photos import NEUTRAL
 
-    detector = BlazeFaceDetector()
-    framed = []
-    for photo in photos:
-        data = photo.path.read_bytes()
-        box = detector.find_face(decode_grayscale(data, PHOTO_LIMITS))
+    framed = []  # without a face in the whole photo there is no face width to frame it at
+    for photo, data, _, box in photos_with_faces(photos):
         colour = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if box is not None and colour is not None:  # without a face at full size there is no width to frame it at
-            framed.append((colour, box, photo.label))
+        if colour is None:
+            raise SystemExit(f"{photo.path}: decoded grey but not in colour")
+        framed.append((colour, box, photo.label))
     labels = np.array([label for _, _, label in framed])
     rows = []
     for name, path in models.items():
@@ -330,21 +343,12 @@ DEGRADATIONS: dict[str, Any] = {
 
 def degraded_readings(photos: list[Any], models: dict[str, str]) -> list[dict[str, Any]]:
     """Each model's accuracy on the photos' crops under each of ``DEGRADATIONS`` (photos without a face: misread)."""
-    from inference.blazeface import BlazeFaceDetector
     from inference.faces import crop_face
-    from inference.images import decode_grayscale
-    from inference.research.photos import PHOTO_LIMITS
     from inference.serving import ServedScorer
 
-    detector = BlazeFaceDetector()
-    crops, labels = [], []
-    for photo in photos:
-        gray = decode_grayscale(photo.path.read_bytes(), PHOTO_LIMITS)
-        box = detector.find_face(gray)
-        if box is not None:
-            crops.append(crop_face(gray, box))
-            labels.append(photo.label)
-    truth = np.array(labels)
+    found = photos_with_faces(photos)
+    crops = [crop_face(gray, box) for _, _, gray, box in found]
+    truth = np.array([photo.label for photo, _, _, _ in found])
     rows = []
     for name, path in models.items():
         scorer = ServedScorer(Path(path))

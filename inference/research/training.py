@@ -140,18 +140,19 @@ def camera_degrade(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return degraded
 
 
-def augment(faces: np.ndarray, rng: np.random.Generator, *, full: bool, camera: bool = False) -> np.ndarray:
+def augment(faces: np.ndarray, rng: np.random.Generator, *, augmentation: str) -> np.ndarray:
     """(N, S, S) uint8 faces (S >= 40) -> (N, 40, 40, 1) float32 network inputs.
 
-    Always a horizontal flip of half the faces and a random 40x40 crop. ``full`` adds rotation
-    +-10 degrees, zoom +-10%, brightness +-20%, contrast +-25% and random erasing of half the
-    faces (a rectangle of 2-20% of the face set to noise). ``camera`` (with ``full``) first
-    degrades the faces as a webcam would (``camera_degrade``) and tilts them up to +-15 degrees.
+    Always a horizontal flip of half the faces and a random 40x40 crop ("light"). "full" adds
+    rotation +-10 degrees, zoom +-10%, brightness +-20%, contrast +-25% and random erasing of half
+    the faces (a rectangle of 2-20% of the face set to noise). "camera" is "full" on faces first
+    degraded as a webcam would (``camera_degrade``), tilted up to +-15 degrees.
     """
     import cv2
 
     from inference.network import INPUT_SIZE
 
+    full, camera = augmentation in ("full", "camera"), augmentation == "camera"
     n, size = len(faces), faces.shape[1]
     if camera:
         faces = camera_degrade(faces, rng)
@@ -209,14 +210,14 @@ def build_batches(train: LabeledFaces, config: TrainingConfig, targets: np.ndarr
     if config.augmentation not in AUGMENTATIONS:
         raise TrainingError(f"augmentation must be one of {', '.join(AUGMENTATIONS)}, not {config.augmentation!r}")
     y, w = training_arrays(train, config, targets)
-    full, camera = config.augmentation in ("full", "camera"), config.augmentation == "camera"
+    augmentation = config.augmentation
     return FaceBatches(
         train.images,
         y,
         w,
         batch_size=config.batch_size,
         seed=config.seed,
-        prepare=lambda faces, rng: augment(faces, rng, full=full, camera=camera),
+        prepare=lambda faces, rng: augment(faces, rng, augmentation=augmentation),
     )
 
 

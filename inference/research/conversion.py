@@ -15,15 +15,29 @@ import numpy as np
 
 from inference.emotions import EMOTIONS
 from inference.network import INPUT_SIZE, centre_crop
-from inference.serving import EPSILON, ServingSpec
+from inference.serving import EPSILON, Lighting, ServingSpec, normalise_lighting
 
 
-def build_ensemble(networks: Sequence[Any], *, mirror: bool, temperature: float) -> Any:
-    """One Keras model: members x views averaged, then the temperature. Members are built models."""
+def _lit(faces: Any, lighting: Lighting) -> Any:
+    """``inference.serving.normalise_lighting`` as graph operations."""
+    from keras import ops
+
+    mean = ops.mean(faces, axis=(1, 2, 3), keepdims=True)
+    std = ops.sqrt(ops.mean(ops.square(faces - mean), axis=(1, 2, 3), keepdims=True))
+    gain = ops.maximum(std, lighting.min_std) / ops.maximum(std, 1.0)
+    return ops.clip((faces - mean) * gain + lighting.mean, 0.0, 255.0)
+
+
+def build_ensemble(
+    networks: Sequence[Any], *, mirror: bool, temperature: float, lighting: Lighting | None = None
+) -> Any:
+    """One Keras model: the lighting evened out, members x views averaged, then the temperature.
+    Members are built models."""
     import keras
 
     inputs = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 1), name="face")
-    views = [inputs, keras.ops.flip(inputs, axis=2)] if mirror else [inputs]
+    faces = inputs if lighting is None else _lit(inputs, lighting)
+    views = [faces, keras.ops.flip(faces, axis=2)] if mirror else [faces]
     outputs = [network(view) for network in networks for view in views]
     mean = outputs[0] if len(outputs) == 1 else keras.layers.Average()(outputs)
     logits = keras.ops.log(keras.ops.maximum(mean, EPSILON)) / temperature
@@ -42,9 +56,18 @@ def load_members(spec: ServingSpec, folder: Path) -> list[Any]:
     return networks
 
 
-def keras_scores(networks: Sequence[Any], faces: np.ndarray, *, mirror: bool, batch_size: int = 512) -> np.ndarray:
+def keras_scores(
+    networks: Sequence[Any],
+    faces: np.ndarray,
+    *,
+    mirror: bool,
+    lighting: Lighting | None = None,
+    batch_size: int = 512,
+) -> np.ndarray:
     """Uncalibrated ensemble probabilities from Keras (the reference the served file must match)."""
     inputs = centre_crop(faces)
+    if lighting is not None:
+        inputs = normalise_lighting(inputs, lighting)
     total = np.zeros((len(faces), len(EMOTIONS)), dtype=np.float64)
     views = [inputs, inputs[:, :, ::-1]] if mirror else [inputs]
     for network in networks:

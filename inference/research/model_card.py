@@ -65,6 +65,7 @@ def write_served_card(
         "members": [{"weights": m.weights, "width": m.width, "sha256": m.sha256} for m in spec.members],
         "test_time_augmentation": "mean of the face and its horizontal mirror" if spec.mirror else "the face only",
         "passes_per_face": spec.passes,
+        "lighting": {"mean": spec.lighting.mean, "min_std": spec.lighting.min_std} if spec.lighting else None,
         "temperature": spec.temperature,
         "calibration": spec.extra.get("calibration", {}),
         "data": f"FER-2013 {calibrate_on.name} with the FER+ raters' majority labels",
@@ -97,6 +98,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- Architecture: {card['architecture']}",
         f"- Input: {card['input']}; test-time: {card['test_time_augmentation']} "
         f"({card['passes_per_face']} network passes per face)",
+        *(
+            [
+                f"- Lighting: each face's mean moved to {lighting['mean']:g} and its standard deviation raised to "
+                f"at least {lighting['min_std']:g} before the networks read it (in the file's graph)"
+            ]
+            if (lighting := card.get("lighting"))
+            else []
+        ),
         f"- Calibration: temperature {card['temperature']} fitted on {calibration.get('fitted_on', '-')}; "
         f"expected calibration error (15 bins, FER+ majority) {_percent(calibration.get('ece_before', 0))} before, "
         f"{_percent(calibration.get('ece_after', 0))} after (Keras); served: {_percent(report['ece'])}",

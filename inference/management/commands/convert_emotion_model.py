@@ -22,10 +22,25 @@ def parse_member(text: str) -> tuple[Path, float]:
         raise CommandError(f"{text}: expected WEIGHTS or WEIGHTS:WIDTH") from exc
 
 
+def parse_lighting(text: str) -> Any:
+    """``MEAN:MIN_STD`` pixel values (``inference.serving.Lighting``)."""
+    from inference.serving import Lighting
+
+    mean, _, min_std = text.partition(":")
+    try:
+        lighting = Lighting(mean=float(mean), min_std=float(min_std))
+    except ValueError as exc:
+        raise CommandError(f"--lighting {text}: expected MEAN:MIN_STD, e.g. 128:50") from exc
+    if not (0 < lighting.mean < 255 and 0 < lighting.min_std <= 128):
+        raise CommandError(f"--lighting {text}: the mean must lie in 0-255 and the floor in 1-128")
+    return lighting
+
+
 class Command(BaseCommand):
     help = (
         "Convert trained Keras weights (one network or several, averaged) into the served LiteRT file "
-        "with dynamic-range quantisation, test-time mirror averaging and a temperature baked in. "
+        "with dynamic-range quantisation, test-time mirror averaging, optionally each face's lighting evened out "
+        "(--lighting), and a temperature baked in. "
         "--calibrate-on fits the temperature on labelled faces (FER+ majority where the votes are beside "
         "a fer2013_<split>.npz) and writes the model card (model_card.json, MODEL_CARD.md) beside the file. "
         "Needs TensorFlow; serving the file does not."
@@ -36,6 +51,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True, help="the .tflite file to write (JSON manifest beside)")
         parser.add_argument("--no-mirror", action="store_true", help="score the face only, not also its mirror")
         parser.add_argument("--temperature", type=float, default=1.0, help="used when --calibrate-on is not given")
+        parser.add_argument(
+            "--lighting",
+            metavar="MEAN:MIN_STD",
+            help="move each face's mean to MEAN and raise its contrast to at least MIN_STD first (served: 128:50)",
+        )
         parser.add_argument("--calibrate-on", type=Path, help="labelled faces (.npz) to fit the temperature on")
         parser.add_argument("--jaffe", type=Path, help="JAFFE .npz for the card's cross-data-set check")
         parser.add_argument("--card-extra", type=Path, help="JSON merged into the card (training runs, lineage)")
@@ -50,6 +70,7 @@ class Command(BaseCommand):
             raise CommandError("--out must name a .tflite file")
         if options["temperature"] <= 0:
             raise CommandError("--temperature must be positive")
+        lighting = parse_lighting(options["lighting"]) if options["lighting"] else None
         out.parent.mkdir(parents=True, exist_ok=True)
         members = []
         for path, width in map(parse_member, options["members"]):
@@ -62,22 +83,25 @@ class Command(BaseCommand):
                 shutil.copyfile(path, local)
             members.append(Member(weights=path.name, width=width, sha256=sha256(local)))
         mirror = not options["no_mirror"]
-        spec = ServingSpec(members=members, mirror=mirror, temperature=options["temperature"])
+        spec = ServingSpec(members=members, mirror=mirror, temperature=options["temperature"], lighting=lighting)
         networks = load_members(spec, out.parent)
         calibration: dict[str, Any] = {}
         if options["calibrate_on"]:
-            calibration = self.calibrate(networks, options["calibrate_on"], mirror=mirror)
+            calibration = self.calibrate(networks, options["calibrate_on"], mirror=mirror, lighting=lighting)
             spec = ServingSpec(
                 members=members,
                 mirror=mirror,
                 temperature=calibration["temperature"],
+                lighting=lighting,
                 extra={"calibration": calibration},
             )
-        out.write_bytes(convert(build_ensemble(networks, mirror=mirror, temperature=spec.temperature)))
+        ensemble = build_ensemble(networks, mirror=mirror, temperature=spec.temperature, lighting=lighting)
+        out.write_bytes(convert(ensemble))
         manifest_path(out).write_text(spec.to_json())
         self.stdout.write(
             f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, sha256 {sha256(out)}): {len(members)} network(s) x "
             f"{2 if mirror else 1} view(s), temperature {spec.temperature:.4f}"
+            + (f", lighting {lighting.mean:g}:{lighting.min_std:g}" if lighting else "")
         )
         if options["calibrate_on"]:
             extra = json.loads(options["card_extra"].read_text()) if options["card_extra"] else {}
@@ -90,7 +114,7 @@ class Command(BaseCommand):
                 f"FER-2013 labels {validation['fer2013']['accuracy']:.2%}, ECE {validation['ece']:.2%}"
             )
 
-    def calibrate(self, networks: list[Any], data: Path, *, mirror: bool) -> dict[str, Any]:
+    def calibrate(self, networks: list[Any], data: Path, *, mirror: bool, lighting: Any) -> dict[str, Any]:
         from inference.research.calibration import expected_calibration_error, fit_temperature
         from inference.research.conversion import keras_scores
         from inference.serving import calibrate
@@ -102,7 +126,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         chosen = votes.labels >= 0
         labels = votes.labels[chosen].astype(int)
-        probabilities = keras_scores(networks, faces.images, mirror=mirror)[chosen]
+        probabilities = keras_scores(networks, faces.images, mirror=mirror, lighting=lighting)[chosen]
         temperature = fit_temperature(probabilities, labels)
         result = {
             "temperature": round(temperature, 4),

@@ -3,8 +3,10 @@
 
     .venv/bin/python bench/private_reading.py [--frames 100] [--jaffe /work/shared/data/jaffe/jaffe.npz] [--json]
 
-Frames: ``--frames`` 640x480 webcam JPEGs of a real face (``bench/inference.py``), and, when the file
-is there, JAFFE's 213 posed faces (160x160) set in 320x240 grey frames (never written anywhere).
+Frames: ``--frames`` 640x480 webcam JPEGs of a real face (``bench/inference.py``), a third as many
+with that frame shrunk into the middle of a grey one (a face 50-65 px wide, someone sitting back:
+the detector's second looks), and, when the file is there, JAFFE's 213 posed faces (160x160) set
+in 320x240 grey frames (never written anywhere).
 The browser reads the very grey pixels the server decoded (so the two runs differ only in detect,
 crop and score), and, for the JPEGs, also decodes them itself (``createImageBitmap``, canvas, grey at
 the size the server decodes) as the extension's offscreen document would read a camera frame.
@@ -73,6 +75,24 @@ def serve_extension(route: Any) -> None:
     route.fulfill(status=200, content_type=kind, body=file.read_bytes())
 
 
+def far_face_frame(jpeg: bytes, scale: float) -> bytes:
+    """The webcam frame shrunk by ``scale`` into the middle of a grey 640x480 frame, as a JPEG."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError("could not decode a frame")
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 110, np.uint8)
+    top, left = (480 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
+    canvas[top : top + small.shape[0], left : left + small.shape[1]] = small
+    ok, encoded = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        raise OSError("could not encode a frame")
+    return bytes(encoded.tobytes())
+
+
 def frames(count: int, jaffe: Path | None) -> list[tuple[str, bytes | None, Any]]:
     """(name, JPEG bytes or None, the grey pixels the server reads)."""
     import numpy as np
@@ -80,9 +100,13 @@ def frames(count: int, jaffe: Path | None) -> list[tuple[str, bytes | None, Any]
     from bench.inference import webcam_frames
     from inference.images import decode_grayscale
 
+    webcam = webcam_frames(count)
     found: list[tuple[str, bytes | None, Any]] = [
-        (f"webcam-{i}", jpeg, decode_grayscale(jpeg)) for i, jpeg in enumerate(webcam_frames(count))
+        (f"webcam-{i}", jpeg, decode_grayscale(jpeg)) for i, jpeg in enumerate(webcam)
     ]
+    for i, jpeg in enumerate(webcam[: count // 3]):
+        small = far_face_frame(jpeg, 0.4 + 0.05 * (i % 3))
+        found.append((f"far-{i}", small, decode_grayscale(small)))
     if jaffe is not None and jaffe.is_file():
         for i, face in enumerate(np.load(jaffe)["images_large"]):
             canvas = np.full((240, 320), int(face[0, 0]), np.uint8)

@@ -273,6 +273,67 @@ export function findFace({ regressors, logits }, { width, height, scale, padX, p
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
+// Small faces get a second, closer look, as on the server (inference/blazeface.py
+// BlazeFaceDetector.find_face): a frame where the whole view finds nothing is looked at again in
+// its middle half, and a face under a fifth of the view it was found in is boxed again in a window
+// of four face widths around it.
+export const SMALL_FACE_DIVISOR = 5;
+export const ZOOM_FACE_WIDTHS = 4;
+
+/** The middle half of the frame (each side halved), as {x, y, width, height}. */
+export function centreWindow(width, height) {
+  const w = Math.max(1, Math.floor(width / 2));
+  const h = Math.max(1, Math.floor(height / 2));
+  return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
+}
+
+/** Four face widths square around the face, moved back inside the frame. */
+export function windowAround(box, width, height) {
+  const side = box.width * ZOOM_FACE_WIDTHS;
+  const w = Math.min(side, width);
+  const h = Math.min(side, height);
+  const x = Math.min(Math.max(Math.floor((2 * box.x + box.width - w) / 2), 0), width - w);
+  const y = Math.min(Math.max(Math.floor((2 * box.y + box.height - h) / 2), 0), height - h);
+  return { x, y, width: w, height: h };
+}
+
+export function isSmallFace(box, width, height) {
+  return box.width * SMALL_FACE_DIVISOR < Math.max(width, height);
+}
+
+/** The window's grey pixels, row by row. */
+export function cropWindow(gray, width, window) {
+  const out = new Uint8Array(window.width * window.height);
+  for (let y = 0; y < window.height; y += 1) {
+    const start = (window.y + y) * width + window.x;
+    out.set(gray.subarray(start, start + window.width), y * window.width);
+  }
+  return out;
+}
+
+/**
+ * The face the server would find: `look(gray, width, height)` is one pass of the detector (a
+ * promise of a box or null); it runs on the whole frame, then on the middle half if that found
+ * nothing, then on a window around a face small in the view it was found in.
+ */
+export async function locateFace(gray, width, height, look) {
+  const within = async (window) => {
+    const found = await look(cropWindow(gray, width, window), window.width, window.height);
+    return found && { x: found.x + window.x, y: found.y + window.y, width: found.width, height: found.height };
+  };
+  let box = await look(gray, width, height);
+  let seen = { width, height };
+  if (!box) {
+    seen = centreWindow(width, height);
+    box = await within(seen);
+  }
+  // Small in the view it was found in (the frame, or its middle half).
+  if (box && isSmallFace(box, seen.width, seen.height)) {
+    box = (await within(windowAround(box, width, height))) || box;
+  }
+  return box;
+}
+
 /** The face with `margin` of its size on each side (the frame's border replicated), as 48x48 grey. */
 export function cropFace(gray, width, height, box, margin = FACE_MARGIN) {
   const padX = Math.trunc(box.width * margin);

@@ -4,7 +4,7 @@
 
 import { loadAndCompile, loadLiteRt, Tensor } from "../vendor/litert/litert.js";
 import { EMOTIONS } from "./protocol.js";
-import { cropFace, DETECTOR_SIZE, findFace, letterbox, NETWORK_SIZE, networkInput } from "./faces.js";
+import { cropFace, DETECTOR_SIZE, findFace, letterbox, locateFace, NETWORK_SIZE, networkInput } from "./faces.js";
 import { roundScore } from "./windows.js";
 
 export const DETECTOR_MODEL = "models/face_detection_short_range.tflite";
@@ -43,19 +43,23 @@ export class FaceReader {
     return new FaceReader(detector, scorer);
   }
 
-  /** One grey frame -> {face: false} or {face: true, scores} with the server's seven calibrated scores. */
-  async read(gray, width, height) {
+  /** One pass of the detector over grey pixels: the largest confident face in them, or null. */
+  async look(gray, width, height) {
     const box = letterbox(gray, width, height);
     const detectorInput = new Tensor(box.input, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3]);
-    let found;
     try {
       const [first, second] = await outputs(this.detector, detectorInput);
       // regressors (1, 896, 16) and classificators (1, 896, 1), told apart by size.
       const [regressors, logits] = first.length > second.length ? [first, second] : [second, first];
-      found = findFace({ regressors, logits }, { width, height, scale: box.scale, padX: box.padX, padY: box.padY });
+      return findFace({ regressors, logits }, { width, height, scale: box.scale, padX: box.padX, padY: box.padY });
     } finally {
       detectorInput.delete();
     }
+  }
+
+  /** One grey frame -> {face: false} or {face: true, scores} with the server's seven calibrated scores. */
+  async read(gray, width, height) {
+    const found = await locateFace(gray, width, height, (pixels, w, h) => this.look(pixels, w, h));
     if (!found) {
       return { face: false };
     }

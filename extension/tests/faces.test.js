@@ -4,14 +4,19 @@ import { readFileSync } from "node:fs";
 
 import {
   ANCHORS,
+  centreWindow,
   cropFace,
+  cropWindow,
   DETECTOR_SIZE,
   decodedSize,
   findFace,
   grayFromRGBA,
+  isSmallFace,
   letterbox,
+  locateFace,
   networkInput,
   roundHalfEven,
+  windowAround,
 } from "../lib/faces.js";
 
 // Written from the server's inference/ code (tests/inference/test_face_vectors.py).
@@ -103,4 +108,80 @@ test("frames are read at the size the server decodes them", () => {
 
 test("rounding is Python's", () => {
   assert.deepEqual([0.5, 1.5, 2.5, 2.4, 2.6, 3.5].map(roundHalfEven), [0, 2, 2, 2, 3, 4]);
+});
+
+for (const expected of vectors.windows) {
+  const { width, height } = expected;
+  test(`the second looks are where the server's are, ${width}x${height}`, () => {
+    const centre = centreWindow(width, height);
+    assert.deepEqual([centre.x, centre.y, centre.width, centre.height], expected.centre);
+    for (const { box, window, small } of expected.around) {
+      const face = { x: box[0], y: box[1], width: box[2], height: box[3] };
+      const around = windowAround(face, width, height);
+      assert.deepEqual([around.x, around.y, around.width, around.height], window);
+      assert.equal(isSmallFace(face, width, height), small);
+    }
+  });
+}
+
+test("a window's pixels are the frame's", () => {
+  const gray = frame(20, 10);
+  const part = cropWindow(gray, 20, { x: 3, y: 2, width: 5, height: 4 });
+  assert.equal(part.length, 20);
+  assert.equal(part[0], gray[2 * 20 + 3]);
+  assert.equal(part[19], gray[5 * 20 + 7]);
+});
+
+// A scripted detector: each look answers the next box (in the pixels it was given) and records what it saw.
+function scripted(answers) {
+  const looks = [];
+  const look = async (gray, width, height) => {
+    looks.push([width, height, gray[0]]);
+    return answers.shift() ?? null;
+  };
+  return { looks, look };
+}
+
+test("a face close to the camera is found in one look", async () => {
+  const { looks, look } = scripted([{ x: 200, y: 100, width: 200, height: 220 }]);
+  assert.deepEqual(await locateFace(frame(640, 480), 640, 480, look), { x: 200, y: 100, width: 200, height: 220 });
+  assert.equal(looks.length, 1);
+});
+
+test("a small face is boxed again in a window around it, in frame pixels", async () => {
+  const { looks, look } = scripted([
+    { x: 300, y: 200, width: 60, height: 70 },
+    { x: 92, y: 83, width: 58, height: 66 },
+  ]);
+  const gray = frame(640, 480);
+  const box = await locateFace(gray, 640, 480, look);
+  // The window is 240x240 at (210, 115): the second box is moved back by its corner.
+  assert.deepEqual(box, { x: 302, y: 198, width: 58, height: 66 });
+  assert.deepEqual(looks[1], [240, 240, gray[115 * 640 + 210]]);
+});
+
+test("a small face the closer look misses keeps its first box", async () => {
+  const { look } = scripted([{ x: 300, y: 200, width: 60, height: 70 }, null]);
+  assert.deepEqual(await locateFace(frame(640, 480), 640, 480, look), { x: 300, y: 200, width: 60, height: 70 });
+});
+
+test("a frame where the whole view finds nothing is looked at again in its middle half", async () => {
+  const { looks, look } = scripted([null, { x: 150, y: 100, width: 40, height: 44 }, { x: 80, y: 78, width: 42, height: 46 }]);
+  const box = await locateFace(frame(640, 480), 640, 480, look);
+  // The middle half starts at (160, 120); the face found there, at (310, 220), is small, so it gets
+  // its closer look too: a 160x160 window at (250, 162).
+  assert.deepEqual(looks.map(([w, h]) => [w, h]), [[640, 480], [320, 240], [160, 160]]);
+  assert.deepEqual(box, { x: 330, y: 240, width: 42, height: 46 });
+});
+
+test("an empty frame costs two looks and finds nothing", async () => {
+  const { looks, look } = scripted([null, null]);
+  assert.equal(await locateFace(frame(640, 480), 640, 480, look), null);
+  assert.equal(looks.length, 2);
+});
+
+test("a face the middle half finds big enough in it gets no third look", async () => {
+  const { looks, look } = scripted([null, { x: 120, y: 80, width: 70, height: 76 }]);
+  assert.deepEqual(await locateFace(frame(640, 480), 640, 480, look), { x: 280, y: 200, width: 70, height: 76 });
+  assert.equal(looks.length, 2);
 });

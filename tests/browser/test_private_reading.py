@@ -22,8 +22,10 @@ def test_the_browser_reads_the_same_faces_with_the_same_scores_as_the_server() -
     if not CHROMIUM.exists():
         require_service("Chromium", f"Chromium not found at {CHROMIUM}")
     write_models(SOURCE)
-    # Real faces: a webcam's, shifted and mirrored, and (where the data is present) 40 posed ones.
-    cases = frames(12, JAFFE if JAFFE.is_file() else None)[:52]
+    # Real faces: a webcam's, shifted and mirrored, four of them far from the camera (the detector's
+    # second looks), and (where the data is present) 40 posed ones.
+    cases = frames(12, JAFFE if JAFFE.is_file() else None)[:56]
+    assert sum(name.startswith("far-") for name, _, _ in cases) == 4
     found = compare(cases)
 
     assert found["server_faces"] >= 10

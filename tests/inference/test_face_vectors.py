@@ -75,7 +75,7 @@ def server_vectors() -> dict[str, Any]:
         for detections in DETECTIONS:
             detector = BlazeFaceDetector()
             detector.raw_outputs = lambda _blob, d=detections: outputs(d)  # type: ignore[method-assign,misc]
-            box = detector.find_face(gray)
+            box = detector.look(gray)  # one pass: the extension's findFace
             found.append(None if box is None else [box.x, box.y, box.width, box.height])
         frames.append(
             {
@@ -87,7 +87,34 @@ def server_vectors() -> dict[str, Any]:
             }
         )
     anchors = blazeface.ssd_anchors()
-    return {"anchors_checksum": float(anchors.sum()), "detections": DETECTIONS, "frames": frames}
+    return {
+        "anchors_checksum": float(anchors.sum()),
+        "detections": DETECTIONS,
+        "frames": frames,
+        "windows": windows(),
+    }
+
+
+def windows() -> list[dict[str, Any]]:
+    """Where ``find_face`` looks again (``centre_window``, ``window_around``, ``is_small_face``), per frame and box."""
+    out = []
+    for width, height in [*FRAMES, (640, 480), (1280, 720)]:
+        centre = blazeface.centre_window(width, height)
+        around = []
+        for x, y, w, h in [*BOXES, (600, 420, 40, 44), (300, 200, 128, 130)]:
+            if x + w <= width and y + h <= height:
+                box = Box(x, y, w, h)
+                window = blazeface.window_around(box, width, height)
+                around.append(
+                    {
+                        "box": [x, y, w, h],
+                        "window": [window.x, window.y, window.width, window.height],
+                        "small": blazeface.is_small_face(box, width, height),
+                    }
+                )
+        centre_box = [centre.x, centre.y, centre.width, centre.height]
+        out.append({"width": width, "height": height, "centre": centre_box, "around": around})
+    return out
 
 
 @pytest.mark.skipif(not blazeface.BLAZEFACE_FILE.exists(), reason="the detector's weights are missing")

@@ -9,7 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.blazeface import BLAZEFACE_FILE, BlazeFaceDetector, decode, letterbox, ssd_anchors
+from inference.blazeface import (
+    BLAZEFACE_FILE,
+    BlazeFaceDetector,
+    Window,
+    centre_window,
+    decode,
+    is_small_face,
+    letterbox,
+    ssd_anchors,
+    window_around,
+)
 from inference.faces import Box, crop_face
 from inference.images import decode_grayscale
 
@@ -148,3 +158,104 @@ def test_the_served_crop_is_the_detectors_box_itself() -> None:
     box = Box(x=100, y=60, width=96, height=96)
     expected = cv2.resize(gray[60:156, 100:196], (48, 48), interpolation=cv2.INTER_AREA)
     assert np.array_equal(crop_face(gray, box), expected)
+
+
+def frame_with_small_face(face_jpeg: bytes, face_width: int) -> tuple[np.ndarray, Box]:
+    """The astronaut's face scaled to ``face_width`` px, centred in a grey 640x480 frame (someone
+    sitting back from the camera), and where the face now is."""
+    gray = decode_grayscale(face_jpeg)
+    box = BlazeFaceDetector().find_face(gray)
+    assert box is not None
+    scale = face_width / box.width
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640), 110, np.uint8)
+    left = 320 - round((box.x + box.width / 2) * scale)
+    top = 240 - round((box.y + box.height / 2) * scale)
+    # Paste what falls inside the frame (a large face's photo overflows it).
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(left + small.shape[1], 640), min(top + small.shape[0], 480)
+    frame[y0:y1, x0:x1] = small[y0 - top : y1 - top, x0 - left : x1 - left]
+    expected = Box(left + round(box.x * scale), top + round(box.y * scale), face_width, round(box.height * scale))
+    return frame, expected
+
+
+def overlap(a: Box, b: Box) -> float:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / (a.area + b.area - inter)
+
+
+@pytest.mark.parametrize("face_width", [50, 60, 70])
+def test_it_finds_a_face_too_small_for_the_whole_frame(face_jpeg: bytes, face_width: int) -> None:
+    # 60 px of 640 is 12 px in the detector's 128x128 view of the whole frame: found 4% of the time
+    # (70 px: 73%), so it looks again at the frame's middle half.
+    frame, expected = frame_with_small_face(face_jpeg, face_width)
+    box = BlazeFaceDetector().find_face(frame)
+    assert box is not None
+    assert overlap(box, expected) > 0.5
+
+
+def test_a_small_face_gets_a_second_closer_look_and_a_large_one_does_not(face_jpeg: bytes) -> None:
+    looks: list[tuple[int, int]] = []
+
+    class Counting(BlazeFaceDetector):
+        def raw_outputs(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            looks.append(blob.shape[1:3])
+            return super().raw_outputs(blob)
+
+    frame, expected = frame_with_small_face(face_jpeg, 90)
+    box = Counting().find_face(frame)
+    assert box is not None
+    assert overlap(box, expected) > 0.5
+    assert len(looks) == 2  # the whole frame, then a window of four face widths around the face
+    looks.clear()
+    close, _ = frame_with_small_face(face_jpeg, 200)
+    assert Counting().find_face(close) is not None
+    assert len(looks) == 1
+
+
+def test_the_windows_stay_inside_the_frame() -> None:
+    assert centre_window(640, 480) == Window(160, 120, 320, 240)
+    assert centre_window(321, 241) == Window(80, 60, 160, 120)
+    # Four face widths around the face, centred on it, moved back inside the frame at its edges.
+    assert window_around(Box(300, 200, 60, 70), 640, 480) == Window(210, 115, 240, 240)
+    assert window_around(Box(5, 400, 60, 70), 640, 480) == Window(0, 240, 240, 240)
+    assert window_around(Box(100, 50, 150, 150), 640, 480) == Window(0, 0, 600, 480)
+    assert is_small_face(Box(0, 0, 127, 127), 640, 480)
+    assert not is_small_face(Box(0, 0, 128, 128), 640, 480)
+
+
+class Scripted(BlazeFaceDetector):
+    """Each look answers the next box (in the pixels it was given) and records the size it saw."""
+
+    def __init__(self, answers: list[Box | None]) -> None:
+        super().__init__()
+        self.answers: list[Box | None] = answers
+        self.seen: list[tuple[int, ...]] = []
+
+    def look(self, gray: np.ndarray) -> Box | None:
+        self.seen.append(gray.shape[::-1])
+        return self.answers.pop(0)
+
+
+def test_the_looks_follow_the_extensions_order() -> None:
+    # The same scripts as extension/tests/faces.test.js: each side must look at the same windows.
+    gray = np.zeros((480, 640), np.uint8)
+    close = Scripted([Box(200, 100, 200, 220)])
+    assert close.find_face(gray) == Box(200, 100, 200, 220)
+    assert close.seen == [(640, 480)]
+    small = Scripted([Box(300, 200, 60, 70), Box(92, 83, 58, 66)])
+    assert small.find_face(gray) == Box(302, 198, 58, 66)
+    assert small.seen == [(640, 480), (240, 240)]
+    missed = Scripted([Box(300, 200, 60, 70), None])
+    assert missed.find_face(gray) == Box(300, 200, 60, 70)
+    far = Scripted([None, Box(150, 100, 40, 44), Box(80, 78, 42, 46)])
+    assert far.find_face(gray) == Box(330, 240, 42, 46)
+    assert far.seen == [(640, 480), (320, 240), (160, 160)]
+    big_in_middle = Scripted([None, Box(120, 80, 70, 76)])
+    assert big_in_middle.find_face(gray) == Box(280, 200, 70, 76)
+    assert len(big_in_middle.seen) == 2
+    empty = Scripted([None, None])
+    assert empty.find_face(gray) is None
+    assert len(empty.seen) == 2

@@ -7,6 +7,7 @@ served LiteRT file itself, not on the Keras networks it was made from.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def write_served_card(
         "members": [{"weights": m.weights, "width": m.width, "sha256": m.sha256} for m in spec.members],
         "test_time_augmentation": "mean of the face and its horizontal mirror" if spec.mirror else "the face only",
         "passes_per_face": spec.passes,
-        "lighting": {"mean": spec.lighting.mean, "min_std": spec.lighting.min_std} if spec.lighting else None,
+        "lighting": asdict(spec.lighting) if spec.lighting else None,
         "temperature": spec.temperature,
         "calibration": spec.extra.get("calibration", {}),
         "data": f"FER-2013 {calibrate_on.name} with the FER+ raters' majority labels",

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.research.datasets import DatasetError, load_evaluation_data
 from inference.research.ferplus import FerPlusError, ferplus_path_for, load_votes
+from inference.serving import Lighting
 
 
 def parse_member(text: str) -> tuple[Path, float]:
@@ -22,17 +23,15 @@ def parse_member(text: str) -> tuple[Path, float]:
         raise CommandError(f"{text}: expected WEIGHTS or WEIGHTS:WIDTH") from exc
 
 
-def parse_lighting(text: str) -> Any:
+def parse_lighting(text: str) -> Lighting:
     """``MEAN:MIN_STD`` pixel values (``inference.serving.Lighting``)."""
-    from inference.serving import Lighting
-
     mean, _, min_std = text.partition(":")
     try:
         lighting = Lighting(mean=float(mean), min_std=float(min_std))
     except ValueError as exc:
         raise CommandError(f"--lighting {text}: expected MEAN:MIN_STD, e.g. 128:50") from exc
     if not (0 < lighting.mean < 255 and 0 < lighting.min_std <= 128):
-        raise CommandError(f"--lighting {text}: the mean must lie in 0-255 and the floor in 1-128")
+        raise CommandError(f"--lighting {text}: the mean must lie between 0 and 255, the floor above 0 and at most 128")
     return lighting
 
 
@@ -114,7 +113,7 @@ class Command(BaseCommand):
                 f"FER-2013 labels {validation['fer2013']['accuracy']:.2%}, ECE {validation['ece']:.2%}"
             )
 
-    def calibrate(self, networks: list[Any], data: Path, *, mirror: bool, lighting: Any) -> dict[str, Any]:
+    def calibrate(self, networks: list[Any], data: Path, *, mirror: bool, lighting: Lighting | None) -> dict[str, Any]:
         from inference.research.calibration import expected_calibration_error, fit_temperature
         from inference.research.conversion import keras_scores
         from inference.serving import calibrate

@@ -1,11 +1,15 @@
 """Test images: scikit-image's astronaut (a smiling face), cameraman (a face in profile) and a
-cup of coffee (no face)."""
+cup of coffee (no face); and a tiny served model."""
 
 from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from django.core.management import call_command
 from skimage import data
 
 
@@ -36,3 +40,22 @@ def no_face_jpeg() -> bytes:
 def profile_face_png() -> bytes:
     """The cameraman looks through his viewfinder: a face turned to the side, half hidden."""
     return encode(data.camera(), ".png")
+
+
+def convert_tiny_model(folder: Path, *options: str) -> Path:
+    """A narrow network with random weights, converted with mirror averaging, temperature 2 and ``options``."""
+    from inference.network import build_model
+
+    build_model(0.25).save_weights(str(folder / "tiny.weights.h5"))
+    out = folder / "served" / "model.tflite"
+    call_command(
+        "convert_emotion_model",
+        f"{folder / 'tiny.weights.h5'}:0.25",
+        "--out",
+        str(out),
+        "--temperature",
+        "2",
+        *options,
+        stdout=StringIO(),
+    )
+    return out

@@ -8,7 +8,6 @@ dimmer or flatter light reads the same.
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 
 import cv2
@@ -19,6 +18,7 @@ from django.core.management import CommandError, call_command
 
 from inference.research.conversion import keras_scores, load_members
 from inference.serving import Lighting, ServedScorer, ServingSpec, calibrate, manifest_path, normalise_lighting
+from tests.inference.conftest import convert_tiny_model
 
 SHIPPED = Path(settings.BASE_DIR) / "inference" / "weights" / "emotion_model.tflite"
 
@@ -85,23 +85,7 @@ def test_the_shipped_file_reads_a_face_in_dim_flat_light_as_it_reads_it_well_lit
 
 @pytest.fixture(scope="module")
 def lit_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from inference.network import build_model
-
-    folder = tmp_path_factory.mktemp("lit")
-    build_model(0.25).save_weights(str(folder / "tiny.weights.h5"))
-    out = folder / "served" / "model.tflite"
-    call_command(
-        "convert_emotion_model",
-        f"{folder / 'tiny.weights.h5'}:0.25",
-        "--out",
-        str(out),
-        "--temperature",
-        "2",
-        "--lighting",
-        "128:50",
-        stdout=StringIO(),
-    )
-    return out
+    return convert_tiny_model(tmp_path_factory.mktemp("lit"), "--lighting", "128:50")
 
 
 def test_the_conversion_bakes_the_lighting_into_the_file_and_its_manifest(lit_model: Path) -> None:

@@ -16,6 +16,7 @@ from inference.emotions import EMOTIONS
 from inference.research.calibration import expected_calibration_error, fit_temperature, reliability
 from inference.research.conversion import keras_scores, load_members
 from inference.serving import ServedScorer, ServingSpec, calibrate, manifest_path, sha256
+from tests.inference.conftest import convert_tiny_model
 
 # The shipped file, checked byte for byte: replacing it must be a deliberate change of this line
 # (after `manage.py convert_emotion_model`, which prints the new hash; see docs/model.md).
@@ -31,22 +32,7 @@ def random_faces(n: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A narrow network with random weights, converted with mirror averaging and temperature 2."""
-    from inference.network import build_model
-
-    folder = tmp_path_factory.mktemp("tiny")
-    network = build_model(0.25)
-    network.save_weights(str(folder / "tiny.weights.h5"))
-    out = folder / "served" / "model.tflite"
-    call_command(
-        "convert_emotion_model",
-        f"{folder / 'tiny.weights.h5'}:0.25",
-        "--out",
-        str(out),
-        "--temperature",
-        "2",
-        stdout=StringIO(),
-    )
-    return out
+    return convert_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def test_the_setting_points_at_the_shipped_served_file() -> None:

@@ -12,7 +12,6 @@ before; ~30 ms for the cascade). The weights (Apache-2.0, from the ``mediapipe``
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -51,30 +50,20 @@ SMALL_FACE_DIVISOR: Final = 5
 ZOOM_FACE_WIDTHS: Final = 4
 
 
-@dataclass(frozen=True)
-class Window:
-    """A part of the frame the detector looks at on its own, in the frame's pixels."""
-
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-def centre_window(width: int, height: int) -> Window:
+def centre_window(width: int, height: int) -> Box:
     """The middle half of the frame (each side halved): where someone sitting back from the camera is."""
     w, h = max(1, width // 2), max(1, height // 2)
-    return Window((width - w) // 2, (height - h) // 2, w, h)
+    return Box((width - w) // 2, (height - h) // 2, w, h)
 
 
-def window_around(box: Box, width: int, height: int) -> Window:
+def window_around(box: Box, width: int, height: int) -> Box:
     """``ZOOM_FACE_WIDTHS`` face widths square, centred on the face, moved back inside the frame."""
     side = box.width * ZOOM_FACE_WIDTHS
     w, h = min(side, width), min(side, height)
     # Twice the centre keeps the arithmetic in integers (the extension computes the same).
     x = min(max((2 * box.x + box.width - w) // 2, 0), width - w)
     y = min(max((2 * box.y + box.height - h) // 2, 0), height - h)
-    return Window(x, y, w, h)
+    return Box(x, y, w, h)
 
 
 def is_small_face(box: Box, width: int, height: int) -> bool:
@@ -164,7 +153,8 @@ class BlazeFaceDetector:
             box = self._look_within(gray, window_around(box, width, height)) or box
         return box
 
-    def _look_within(self, gray: np.ndarray, window: Window) -> Box | None:
+    def _look_within(self, gray: np.ndarray, window: Box) -> Box | None:
+        """One look at a part of the frame (``window``, in frame pixels); the face in frame pixels."""
         found = self.look(gray[window.y : window.y + window.height, window.x : window.x + window.width])
         return None if found is None else Box(found.x + window.x, found.y + window.y, found.width, found.height)
 

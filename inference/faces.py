@@ -17,7 +17,7 @@ from inference.emotions import FACE_SIZE
 
 @dataclass(frozen=True)
 class Box:
-    """A face rectangle in the frame's pixel coordinates."""
+    """A rectangle in the frame's pixel coordinates: a face, or a part of the frame the detector looks at."""
 
     x: int
     y: int

@@ -12,7 +12,6 @@ import pytest
 from inference.blazeface import (
     BLAZEFACE_FILE,
     BlazeFaceDetector,
-    Window,
     centre_window,
     decode,
     is_small_face,
@@ -216,12 +215,12 @@ def test_a_small_face_gets_a_second_closer_look_and_a_large_one_does_not(face_jp
 
 
 def test_the_windows_stay_inside_the_frame() -> None:
-    assert centre_window(640, 480) == Window(160, 120, 320, 240)
-    assert centre_window(321, 241) == Window(80, 60, 160, 120)
+    assert centre_window(640, 480) == Box(160, 120, 320, 240)
+    assert centre_window(321, 241) == Box(80, 60, 160, 120)
     # Four face widths around the face, centred on it, moved back inside the frame at its edges.
-    assert window_around(Box(300, 200, 60, 70), 640, 480) == Window(210, 115, 240, 240)
-    assert window_around(Box(5, 400, 60, 70), 640, 480) == Window(0, 240, 240, 240)
-    assert window_around(Box(100, 50, 150, 150), 640, 480) == Window(0, 0, 600, 480)
+    assert window_around(Box(300, 200, 60, 70), 640, 480) == Box(210, 115, 240, 240)
+    assert window_around(Box(5, 400, 60, 70), 640, 480) == Box(0, 240, 240, 240)
+    assert window_around(Box(100, 50, 150, 150), 640, 480) == Box(0, 0, 600, 480)
     assert is_small_face(Box(0, 0, 127, 127), 640, 480)
     assert not is_small_face(Box(0, 0, 128, 128), 640, 480)
 

@@ -8,7 +8,7 @@ TensorFlow is needed only to *make* the file (``manage.py convert_emotion_model`
 
 The file's graph takes (N, 40, 40, 1) float32 faces (raw 0-255, the centre of the 48x48 crop)
 and returns calibrated scores (N, 7) that sum to 1: it evens out each face's lighting when the
-spec says so (``normalise_lighting``), runs each member network on each view (the face, and its
+spec says so (``inference.network.normalise_lighting``), runs each member network on each view (the face, and its
 mirror when ``mirror``), averages the probabilities, and applies the temperature:
 ``softmax(log(mean) / T)``. A JSON manifest beside the file lists the members, views, lighting
 and temperature. Everything is in the one file, so the extension's private mode, which runs the
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from inference.emotions import EMOTIONS
-from inference.network import centre_crop
+from inference.network import Lighting, centre_crop
 
 MANIFEST_SUFFIX = ".json"
 # Keeps log() finite for a probability that rounds to 0.
@@ -39,35 +39,6 @@ class Member:
     weights: str  # file name of the Keras weights (relative to the manifest's folder when shipped)
     width: float = 1.0
     sha256: str = ""
-
-
-@dataclass(frozen=True)
-class Lighting:
-    """Each face's brightness moved to ``mean`` and its contrast raised to at least ``min_std``.
-
-    The networks learnt from FER-2013's faces (per face: mean about 129, standard deviation about
-    75); BlazeFace's crops of real people at their cameras are darker and flatter (mean 84,
-    standard deviation 33 on the development set), and a dim room or a cheap webcam flattens
-    them further, which costs the served network 15-30 points (docs/model.md, "Lighting").
-    """
-
-    mean: float
-    min_std: float
-
-
-def normalise_lighting(inputs: np.ndarray, lighting: Lighting) -> np.ndarray:
-    """(N, H, W, 1) float32 pixel values -> the same faces with ``lighting``'s mean and contrast floor.
-
-    ``(x - m) * max(s, min_std) / max(s, 1) + mean``, clipped to 0-255, with ``m`` and ``s`` each
-    face's own mean and standard deviation: a face with contrast enough is only shifted; a flat
-    one is stretched about its mean (a uniform patch stays uniform). The graph does the same
-    (``inference.research.conversion``); this is its reference.
-    """
-    mean = inputs.mean(axis=(1, 2, 3), keepdims=True)
-    std = np.sqrt(np.square(inputs - mean).mean(axis=(1, 2, 3), keepdims=True))
-    gain = np.maximum(std, lighting.min_std) / np.maximum(std, 1.0)
-    out: np.ndarray = np.clip((inputs - mean) * gain + lighting.mean, 0.0, 255.0).astype(np.float32)
-    return out
 
 
 @dataclass(frozen=True)

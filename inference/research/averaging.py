@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from inference.network import build_model, centre_crop
+from inference.network import Lighting, build_model, centre_crop
 
 
 def load_weights(path: Path) -> list[np.ndarray]:
@@ -51,23 +51,27 @@ class WeightAverage:
         return [(s / self.count).astype(np.float32) for s in self.sums]
 
 
-def recalibrate_batch_norm(model: keras.Model, faces: np.ndarray, *, batch_size: int = 128, seed: int = 0) -> None:
-    """Recompute every batch-norm layer's moving statistics from (N, 48, 48) clean faces."""
+def recalibrate_batch_norm(
+    model: keras.Model, faces: np.ndarray, *, batch_size: int = 128, seed: int = 0, lighting: Lighting | None = None
+) -> None:
+    """Recompute every batch-norm layer's moving statistics from (N, 48, 48) clean faces (lit as trained)."""
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
         layer.momentum = 0.9  # 50+ batches make the estimate independent of the starting values
     order = np.random.default_rng(seed).permutation(len(faces))[: batch_size * 60]
-    inputs = centre_crop(faces[order])
+    inputs = centre_crop(faces[order], lighting)
     for start in range(0, len(inputs), batch_size):
         model(inputs[start : start + batch_size], training=True)
     for layer, momentum in zip(layers, momenta, strict=True):
         layer.momentum = momentum
 
 
-def averaged_model(weights: Sequence[np.ndarray], faces: np.ndarray, *, width: float = 1.0) -> keras.Model:
+def averaged_model(
+    weights: Sequence[np.ndarray], faces: np.ndarray, *, width: float = 1.0, lighting: Lighting | None = None
+) -> keras.Model:
     """A fresh network of ``width`` holding ``weights``, its batch-norm statistics recomputed on ``faces``."""
     model = build_model(width)
     model.set_weights(list(weights))
-    recalibrate_batch_norm(model, faces)
+    recalibrate_batch_norm(model, faces, lighting=lighting)
     return model

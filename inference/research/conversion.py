@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from inference.emotions import EMOTIONS
-from inference.network import INPUT_SIZE, centre_crop
-from inference.serving import EPSILON, Lighting, ServingSpec, normalise_lighting
+from inference.network import INPUT_SIZE, Lighting, centre_crop
+from inference.serving import EPSILON, ServingSpec
 
 
 def _lit(faces: Any, lighting: Lighting) -> Any:
-    """``inference.serving.normalise_lighting`` as graph operations."""
+    """``inference.network.normalise_lighting`` as graph operations."""
     from keras import ops
 
     mean = ops.mean(faces, axis=(1, 2, 3), keepdims=True)
@@ -65,9 +65,7 @@ def keras_scores(
     batch_size: int = 512,
 ) -> np.ndarray:
     """Uncalibrated ensemble probabilities from Keras (the reference the served file must match)."""
-    inputs = centre_crop(faces)
-    if lighting is not None:
-        inputs = normalise_lighting(inputs, lighting)
+    inputs = centre_crop(faces, lighting)
     total = np.zeros((len(faces), len(EMOTIONS)), dtype=np.float64)
     views = [inputs, inputs[:, :, ::-1]] if mirror else [inputs]
     for network in networks:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from inference.emotions import EMOTIONS
+from inference.network import Lighting, normalise_lighting
 from inference.research.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
 from inference.research.ferplus import FerPlusError, load_votes, mix_in_labels, presence_targets, soft_targets
 
@@ -87,6 +88,10 @@ class TrainingConfig:
     teacher_weight: float = 0.0
     # Seconds for the whole run; 0: run ``epochs``. With a budget, ``epochs`` is the most it runs.
     budget_seconds: float = 0.0
+    # Each (augmented) face's lighting evened out before the network reads it, as the served file
+    # does (``convert_emotion_model --lighting``, which must then be given the same values): the
+    # network learns on the faces it will be served instead of spending itself on lighting.
+    lighting: Lighting | None = None
 
     @property
     def first_averaged_epoch(self) -> int:
@@ -210,15 +215,13 @@ def build_batches(train: LabeledFaces, config: TrainingConfig, targets: np.ndarr
     if config.augmentation not in AUGMENTATIONS:
         raise TrainingError(f"augmentation must be one of {', '.join(AUGMENTATIONS)}, not {config.augmentation!r}")
     y, w = training_arrays(train, config, targets)
-    augmentation = config.augmentation
-    return FaceBatches(
-        train.images,
-        y,
-        w,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        prepare=lambda faces, rng: augment(faces, rng, augmentation=augmentation),
-    )
+    augmentation, lighting = config.augmentation, config.lighting
+
+    def prepare(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        inputs = augment(faces, rng, augmentation=augmentation)
+        return inputs if lighting is None else normalise_lighting(inputs, lighting)
+
+    return FaceBatches(train.images, y, w, batch_size=config.batch_size, seed=config.seed, prepare=prepare)
 
 
 @dataclass
@@ -275,7 +278,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     batches = build_batches(train_set, config, targets)
-    validation = (centre_crop(val_set.images), np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels])
+    validation = (centre_crop(val_set.images, config.lighting), np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels])
     checkpoint = out_dir / "checkpoint"
     checkpoint.mkdir(exist_ok=True)
     # A budgeted run's fitted length is kept beside the backup, so a resumed run keeps its schedule.
@@ -379,7 +382,7 @@ def finish_training(
     candidates = {f"best epoch ({best_epoch})": best}
     if average is not None:
         candidates[f"average of the last {averaged_epochs} epochs"] = averaged_model(
-            average, train_set.images, width=config.width
+            average, train_set.images, width=config.width, lighting=config.lighting
         )
     return ship_best(
         candidates,
@@ -387,6 +390,7 @@ def finish_training(
         train_set=train_set,
         val_set=val_set,
         data_description=data_description,
+        lighting=config.lighting,
         run={
             "training": {**asdict(config), "backend": backend},
             "epochs": epochs or config.epochs,
@@ -405,18 +409,20 @@ def ship_best(
     val_set: LabeledFaces,
     data_description: str,
     run: dict[str, object],
+    lighting: Lighting | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, object]:
     """Evaluate the candidate models on validation; write the best one's weights and model card.
 
     ``run`` says how the candidates were made: ``training`` (settings), ``epochs`` and
-    ``training_seconds`` at least. Returns the card as a dict.
+    ``training_seconds`` at least; ``lighting``, what the networks were trained to read.
+    Returns the card as a dict.
     """
     from inference.network import FaceScorer
     from inference.research.evaluation import evaluate
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    reports = {name: evaluate(FaceScorer(model), val_set) for name, model in candidates.items()}
+    reports = {name: evaluate(FaceScorer(model, lighting=lighting), val_set) for name, model in candidates.items()}
     for name, candidate_report in reports.items():
         log(f"{name}: validation accuracy {candidate_report['accuracy']:.4f}")
     chosen = max(reports, key=lambda name: reports[name]["accuracy"])
@@ -426,7 +432,13 @@ def ship_best(
     card: dict[str, object] = {
         "model": model.name,
         "emotions": list(EMOTIONS),
-        "input": "48x48 grayscale face, centre-cropped to 40x40, raw 0-255 values",
+        "input": "48x48 grayscale face, centre-cropped to 40x40, raw 0-255 values"
+        + (
+            ""
+            if lighting is None
+            else f", its mean moved to {lighting.mean:g} and its standard deviation raised to at least "
+            f"{lighting.min_std:g} (convert with --lighting {lighting.mean:g}:{lighting.min_std:g})"
+        ),
         "architecture": (
             "VGG-style: conv3x3(32); 2x conv3x3(64); 2x conv3x3(128); 2x conv3x3(256), each conv with batch "
             "norm and ReLU, max-pooling after each block; dense 256; softmax 7"
@@ -577,6 +589,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"default {defaults.label_smoothing} with --targets fer2013, 0 with ferplus (votes are soft already)",
     )
     parser.add_argument(
+        "--lighting",
+        metavar="MEAN:MIN_STD",
+        help="train on faces whose lighting is evened out as the served file's is (e.g. 128:50); convert the "
+        "weights with the same --lighting",
+    )
+    parser.add_argument(
         "--init-weights",
         type=Path,
         help="start from these weights (e.g. the shipped ones) and run the schedule again: fine-tuning",
@@ -658,6 +676,10 @@ def run_training(options: dict[str, Any], log: Callable[[str], None] = print) ->
         if not 0.0 <= presence_neutral_weight <= 1.0:
             raise TrainingError(f"--presence-neutral-weight must be between 0 and 1, not {presence_neutral_weight}")
     try:
+        lighting = Lighting.parse(options["lighting"]) if options.get("lighting") else None
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from exc
+    try:
         train_set, val_set = load_training_data(options["data"])
     except (DatasetError, OSError) as exc:
         raise TrainingError(str(exc)) from exc
@@ -695,6 +717,7 @@ def run_training(options: dict[str, Any], log: Callable[[str], None] = print) ->
         teacher=str(teacher_path or ""),
         teacher_weight=options["teacher_weight"] if teacher_path is not None else 0.0,
         budget_seconds=options["budget_seconds"],
+        lighting=lighting,
     )
     return train(
         train_set,

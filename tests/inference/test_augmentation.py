@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.network import INPUT_SIZE
+from inference.network import INPUT_SIZE, Lighting, normalise_lighting
 from inference.research.datasets import LabeledFaces
 from inference.research.training import TrainingConfig, build_batches
 
@@ -89,3 +89,22 @@ def test_camera_augmentation_goes_through_the_batches_and_warps_like_full() -> N
     assert images.min() >= 0
     assert images.max() <= 255
     assert sum(is_a_crop(image, crops) for image in images) < len(images) // 2
+
+
+def test_with_lighting_the_network_learns_on_faces_lit_as_the_served_file_lights_them() -> None:
+    # A dark, flat face (mean about 40, standard deviation about 12), as BlazeFace cuts a person in a dim room.
+    face = np.random.default_rng(4).integers(20, 61, size=(48, 48), dtype=np.uint8)
+    faces = LabeledFaces(images=np.repeat(face[None], 64, axis=0), labels=np.arange(64) % 7)
+    lighting = Lighting(mean=128.0, min_std=50.0)
+    config = TrainingConfig(batch_size=32, augmentation="light", seed=5, lighting=lighting)
+    images = np.asarray(build_batches(faces, config)[0][0], dtype=np.float64)
+    np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), 128.0, atol=0.01)
+    np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 50.0, atol=0.01)
+    # Each input is its crop lit exactly as the served graph lights it (its reference).
+    crops = crops_of(face.astype(np.float32))
+    assert all(
+        any(np.allclose(image, normalise_lighting(crop[None, ..., None], lighting)[0], atol=1e-3) for crop in crops)
+        for image in images
+    )
+    unlit = np.asarray(build_batches(faces, TrainingConfig(batch_size=32, augmentation="light", seed=5))[0][0])
+    assert unlit.mean() < 45.0

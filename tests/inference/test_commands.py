@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from inference.emotions import EMOTIONS
-from inference.network import build_model
+from inference.network import FaceScorer, Lighting, build_model
 from inference.research.datasets import load_training_data
+from inference.research.evaluation import evaluate
 
 # The Keras weights of the served model's network (the served file itself is LiteRT).
 SHIPPED_KERAS = Path(settings.SMILE_EMOTION_WEIGHTS).with_name("emotion_cnn.weights.h5")
@@ -178,6 +179,36 @@ def test_light_augmentation_is_a_training_choice_recorded_in_the_card(tmp_path: 
     card = json.loads((out_dir / "model_card.json").read_text())
     assert card["training"]["augmentation"] == "light"
     assert '"augmentation": "light"' in (out_dir / "MODEL_CARD.md").read_text()
+
+
+def test_training_on_lit_faces_validates_them_lit_and_says_how_to_convert(tmp_path: Path) -> None:
+    data = tmp_path / "fer2013.csv"
+    write_csv(data, {"Training": 32, "PublicTest": 8})
+    out_dir = tmp_path / "model"
+    arguments = ("--data", str(data), "--out", str(out_dir), "--epochs", "1", "--batch-size", "16")
+    call_command("train_emotion_model", *arguments, "--lighting", "128:50", stdout=StringIO())
+    card = json.loads((out_dir / "model_card.json").read_text())
+    assert card["training"]["lighting"] == {"mean": 128.0, "min_std": 50.0}
+    assert "convert with --lighting 128:50" in card["input"]
+    # The shipped weights' validation figure is theirs read on lit faces, as they will be served.
+    model = build_model()
+    model.load_weights(str(out_dir / "emotion_cnn.weights.h5"))
+    faces = load_training_data(data)[1]
+    lit = evaluate(FaceScorer(model, lighting=Lighting(mean=128.0, min_std=50.0)), faces)
+    assert card["validation"]["accuracy"] == pytest.approx(lit["accuracy"], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("bright", "expected MEAN:MIN_STD"),
+        ("128:0", "the mean must lie between 0 and 255, the floor above 0"),
+        ("300:50", "the mean must lie between 0 and 255"),
+    ],
+)
+def test_training_refuses_malformed_lighting(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(CommandError, match=f"--lighting {value}: {message}"):
+        call_command("train_emotion_model", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--lighting", value)
 
 
 def test_training_refuses_fewer_images_than_one_batch(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from inference.network import FaceScorer, Lighting, normalise_lighting
 from inference.research.conversion import keras_scores, load_members
-from inference.serving import Lighting, ServedScorer, ServingSpec, calibrate, manifest_path, normalise_lighting
+from inference.serving import ServedScorer, ServingSpec, calibrate, manifest_path
 from tests.inference.conftest import convert_tiny_model
 
 SHIPPED = Path(settings.BASE_DIR) / "inference" / "weights" / "emotion_model.tflite"
@@ -118,3 +119,15 @@ def test_a_malformed_lighting_option_is_refused(value: str, tmp_path: Path) -> N
         call_command(
             "convert_emotion_model", "missing.weights.h5", "--out", str(tmp_path / "m.tflite"), "--lighting", value
         )
+
+
+def test_the_keras_reference_scorer_reads_a_network_trained_on_lit_faces_as_served() -> None:
+    """``FaceScorer(lighting=...)`` (the trainer's validation) sees what the served graph feeds the network."""
+    model = FaceScorer.from_weights(SHIPPED.with_name("emotion_cnn.weights.h5")).model
+    faces = np.random.default_rng(6).integers(60, 200, size=(8, 48, 48)).astype(np.uint8)
+    darker = (faces.astype(np.int16) - 40).astype(np.uint8)
+    lit, unlit = FaceScorer(model, lighting=LIGHTING), FaceScorer(model)
+    np.testing.assert_allclose(lit.score(faces), lit.score(darker), atol=1e-5)
+    assert np.abs(unlit.score(faces) - unlit.score(darker)).max() > 1e-3
+    reference = keras_scores([model], faces, mirror=True, lighting=LIGHTING)
+    np.testing.assert_allclose(lit.score(faces), reference, atol=1e-5)

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference.network import Lighting
 from inference.research.datasets import DatasetError, load_evaluation_data
 from inference.research.ferplus import FerPlusError, ferplus_path_for, load_votes
-from inference.serving import Lighting
 
 
 def parse_member(text: str) -> tuple[Path, float]:
@@ -21,18 +21,6 @@ def parse_member(text: str) -> tuple[Path, float]:
         return Path(path), float(width) if width else 1.0
     except ValueError as exc:
         raise CommandError(f"{text}: expected WEIGHTS or WEIGHTS:WIDTH") from exc
-
-
-def parse_lighting(text: str) -> Lighting:
-    """``MEAN:MIN_STD`` pixel values (``inference.serving.Lighting``)."""
-    mean, _, min_std = text.partition(":")
-    try:
-        lighting = Lighting(mean=float(mean), min_std=float(min_std))
-    except ValueError as exc:
-        raise CommandError(f"--lighting {text}: expected MEAN:MIN_STD, e.g. 128:50") from exc
-    if not (0 < lighting.mean < 255 and 0 < lighting.min_std <= 128):
-        raise CommandError(f"--lighting {text}: the mean must lie between 0 and 255, the floor above 0 and at most 128")
-    return lighting
 
 
 class Command(BaseCommand):
@@ -69,7 +57,10 @@ class Command(BaseCommand):
             raise CommandError("--out must name a .tflite file")
         if options["temperature"] <= 0:
             raise CommandError("--temperature must be positive")
-        lighting = parse_lighting(options["lighting"]) if options["lighting"] else None
+        try:
+            lighting = Lighting.parse(options["lighting"]) if options["lighting"] else None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         out.parent.mkdir(parents=True, exist_ok=True)
         members = []
         for path, width in map(parse_member, options["members"]):

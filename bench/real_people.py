@@ -64,6 +64,21 @@ def combine(first: np.ndarray, second: np.ndarray | None, weight: float, neutral
     return combined
 
 
+def split_teacher(
+    first: np.ndarray, second: np.ndarray, majority: np.ndarray, share: float, neutral_share: float
+) -> np.ndarray:
+    """The teacher of each face: ``combine`` with ``neutral_share`` of the first model where the raters'
+    majority is neutral, ``share`` elsewhere (no majority included).
+
+    So one network can be taught v2's reading of the faces raters call neutral and v1's reading of
+    the rest, instead of one mix of the two everywhere.
+    """
+    from inference.emotions import EMOTIONS
+
+    neutral = (majority == EMOTIONS.index("neutral"))[:, np.newaxis]
+    return np.where(neutral, combine(first, second, neutral_share, 0.0), combine(first, second, share, 0.0))
+
+
 def fer_figures(scores: np.ndarray, majority: np.ndarray) -> dict[str, float]:
     from inference.emotions import EMOTIONS
     from inference.research.calibration import expected_calibration_error
@@ -390,6 +405,12 @@ def main() -> None:
         "fer2013_Training.npz beside --fer as an (N, 7) .npy, for train_emotion_model --teacher, and stop",
     )
     parser.add_argument("--teacher-share", type=float, default=0.75)
+    parser.add_argument(
+        "--teacher-neutral-share",
+        type=float,
+        help="with --write-teacher: the first model's share on the faces the FER+ majority calls neutral "
+        "(--teacher-share elsewhere; default: --teacher-share everywhere)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--plot-recorded",
@@ -423,11 +444,17 @@ def main() -> None:
     if len({(name, models[name]) for name, _ in given}) != len(set(given)):
         raise SystemExit("a --model name names two different files")
     if args.write_teacher:
-        training = load_evaluation_data(args.fer.with_name("fer2013_Training.npz"))
+        training_path = args.fer.with_name("fer2013_Training.npz")
+        training = load_evaluation_data(training_path)
         first, second = (
             ServedScorer(Path(path)).score(training.images).astype(np.float64) for path in list(models.values())[:2]
         )
-        np.save(args.write_teacher, combine(first, second, args.teacher_share, 0.0).astype(np.float32))
+        if args.teacher_neutral_share is None:
+            teacher = combine(first, second, args.teacher_share, 0.0)
+        else:
+            votes = load_votes(ferplus_path_for(training_path), expected_rows=len(training))
+            teacher = split_teacher(first, second, votes.labels, args.teacher_share, args.teacher_neutral_share)
+        np.save(args.write_teacher, teacher.astype(np.float32))
         return
     photos = load_photos(args.photos)
     fer = load_evaluation_data(args.fer)

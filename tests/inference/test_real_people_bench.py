@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.real_people import DEGRADATIONS, combine, frontier, recorded_rows, webcam_frame
+from bench.real_people import DEGRADATIONS, combine, frontier, recorded_rows, split_teacher, webcam_frame
 from inference.emotions import EMOTIONS
 from inference.faces import Box
 from inference.images import decode_grayscale
@@ -32,6 +32,17 @@ def test_the_ensemble_is_the_weighted_geometric_mean_renormalised() -> None:
     np.testing.assert_allclose(mixed, expected / expected.sum(), rtol=1e-6)
     assert int(mixed.argmax()) == NEUTRAL
     assert int(combine(first, second, 0.25, 0.0).argmax()) == SAD
+
+
+def test_a_split_teacher_mixes_the_models_by_the_raters_majority() -> None:
+    rng = np.random.default_rng(8)
+    first, second = (rng.dirichlet(np.ones(7), size=4) for _ in range(2))
+    neutral = EMOTIONS.index("neutral")
+    majority = np.array([neutral, EMOTIONS.index("sad"), -1, neutral])
+    teacher = split_teacher(first, second, majority, 0.2, 1.0)
+    np.testing.assert_allclose(teacher[[0, 3]], first[[0, 3]], rtol=1e-6)  # neutral faces: the first model alone
+    np.testing.assert_allclose(teacher[[1, 2]], combine(first, second, 0.2, 0.0)[[1, 2]], rtol=1e-6)
+    np.testing.assert_allclose(teacher.sum(axis=1), 1.0, rtol=1e-6)
 
 
 def test_the_frontier_keeps_only_candidates_no_other_beats_on_both() -> None:

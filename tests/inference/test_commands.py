@@ -255,13 +255,14 @@ def test_fine_tuning_refuses_missing_weights(tmp_path: Path) -> None:
 def test_the_shipped_card_tells_how_its_weights_were_made_including_runs_that_lost() -> None:
     shipped = json.loads((SHIPPED_KERAS.parent / "model_card.json").read_text())
     stages = shipped["lineage"]
-    assert [stage["stage"] for stage in stages if "**shipped**" in stage["run"]] == ["v2.s1"]
-    # The served file (quantised, calibrated) stays within 0.2 points of its Keras network.
-    [served_run] = [stage for stage in stages if stage["stage"] == "v2.s1"]
+    assert [stage["stage"] for stage in stages if "**shipped**" in stage["run"]] == ["v3.dl64cl"]
+    # The served file (quantised, calibrated) stays within 0.2 points of its Keras network, and v3,
+    # chosen for reading real people, keeps the FER+ guard (issue 28: at least 85.5%).
+    [served_run] = [stage for stage in stages if stage["stage"] == "v3.dl64cl"]
     assert shipped["validation"]["accuracy"] == pytest.approx(served_run["ferplus"], abs=0.002)
-    assert all(
-        stage["ferplus"] < served_run["ferplus"] for stage in stages if stage is not served_run and stage["ferplus"]
-    )
+    assert shipped["validation"]["accuracy"] >= 0.855
+    assert shipped["lighting"] == {"mean": 128.0, "min_std": 50.0}  # as it was trained (--lighting 128:50)
+    assert shipped["training"]["lighting"] == shipped["lighting"]
     page = (SHIPPED_KERAS.parent / "MODEL_CARD.md").read_text()
     assert "## How these weights were made" in page
     assert page.count("| v1.") == 5

@@ -83,6 +83,7 @@ def test_the_model_cards_table_holds_the_served_model_and_every_lost_run() -> No
     rows = recorded_rows((PROJECT_ROOT / "docs" / "model.md").read_text())
     names = {row["candidate"] for row in rows}
     assert {"v2", "v1", "v3.d28", "v3.p3", "v3.p3b", "v3.d64", "v3.d64c", "v3.c808", "v3.d82c", "v2 lit"} <= names
+    assert {"v3.dl64c", "v3.dsplit", "v3", "v3.dl64cl2", "v3.dl64cl3"} <= names
     assert all(0 < row["accuracy"] < 1 and 0 < row["fer_majority"] < 1 for row in rows)
 
 

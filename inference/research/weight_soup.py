@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from inference.network import Lighting
 from inference.research.datasets import LabeledFaces
 from inference.research.training import CARD_JSON, ship_best
 
@@ -57,9 +58,13 @@ def average_models(
     out_dir: Path,
     *,
     data_description: str = "",
+    lighting: Lighting | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, object]:
     """Average ``weight_files`` uniformly; ship whichever of the average and the runs validates best.
+
+    ``lighting``: the runs were trained on lit faces (``train_emotion_model --lighting``); batch
+    norm is recomputed and every candidate validated on faces lit the same way.
 
     Returns the model card (also written to ``out_dir`` with the weights).
     """
@@ -80,7 +85,7 @@ def average_models(
         runs.append(run)
         average.add(model.get_weights())
     soup_name = f"uniform average of {len(runs)} runs"
-    candidates[soup_name] = averaged_model(average.mean(), train_set.images)
+    candidates[soup_name] = averaged_model(average.mean(), train_set.images, lighting=lighting)
     known_seconds = [float(run["seconds"]) for run in runs if run.get("seconds") is not None]
     return ship_best(
         candidates,
@@ -88,6 +93,7 @@ def average_models(
         train_set=train_set,
         val_set=val_set,
         data_description=data_description,
+        lighting=lighting,
         run={
             "training": {"method": "uniform weight average (model soup), batch norm recomputed", "runs": runs},
             "epochs": sum(int(run.get("epochs") or 0) for run in runs),

@@ -268,12 +268,15 @@ def test_the_shipped_card_tells_how_its_weights_were_made_including_runs_that_lo
     assert page.count("| v1.") == 5
 
 
-def average_models_command(tmp_path: Path, *weights: Path) -> tuple[dict, str]:
+def average_models_command(tmp_path: Path, *weights: Path, options: tuple[str, ...] = ()) -> tuple[dict, str]:
     data = tmp_path / "fer2013.csv"
     write_csv(data, {"Training": 40, "PublicTest": 14})
     out = StringIO()
     call_command(
-        "average_emotion_models", *map(str, weights), "--data", str(data), "--out", str(tmp_path / "soup"), stdout=out
+        "average_emotion_models",
+        *map(str, weights),
+        *("--data", str(data), "--out", str(tmp_path / "soup"), *options),
+        stdout=out,
     )
     return json.loads((tmp_path / "soup" / "model_card.json").read_text()), out.getvalue()
 
@@ -320,6 +323,17 @@ def test_the_average_of_identical_runs_is_that_run(tmp_path: Path) -> None:
         for model in (soup, original)
     ]
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(*kernels, strict=True))
+
+
+def test_averaging_runs_trained_on_lit_faces_validates_them_lit(tmp_path: Path) -> None:
+    card, _ = average_models_command(tmp_path, SHIPPED_KERAS, SHIPPED_KERAS, options=("--lighting", "128:50"))
+    assert "convert with --lighting 128:50" in card["input"]
+    model = build_model()
+    model.load_weights(str(tmp_path / "soup" / "emotion_cnn.weights.h5"))
+    lit = evaluate(FaceScorer(model, lighting=Lighting(128.0, 50.0)), load_training_data(tmp_path / "fer2013.csv")[1])
+    assert card["validation"]["accuracy"] == pytest.approx(lit["accuracy"], abs=1e-4)
+    with pytest.raises(CommandError, match="--lighting 128: expected MEAN:MIN_STD"):
+        average_models_command(tmp_path, SHIPPED_KERAS, SHIPPED_KERAS, options=("--lighting", "128"))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference.network import Lighting
 from inference.research.datasets import DatasetError, describe_training_data, load_training_data
 
 
@@ -21,10 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("weights", nargs="+", type=Path, help="two or more .weights.h5 files of this network")
         parser.add_argument("--data", type=Path, required=True, help="fer2013.csv, a folder, or a packed .npz(.xz)")
         parser.add_argument("--out", type=Path, required=True, help="output folder for weights and model card")
+        parser.add_argument(
+            "--lighting", metavar="MEAN:MIN_STD", help="the runs were trained with train_emotion_model --lighting"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from inference.research.weight_soup import SoupError, average_models
 
+        try:
+            lighting = Lighting.parse(options["lighting"]) if options["lighting"] else None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         try:
             train_set, val_set = load_training_data(options["data"])
         except (DatasetError, OSError) as exc:
@@ -36,6 +44,7 @@ class Command(BaseCommand):
                 val_set,
                 options["out"],
                 data_description=describe_training_data(options["data"]),
+                lighting=lighting,
                 log=self.stdout.write,
             )
         except SoupError as exc:

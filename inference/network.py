@@ -142,10 +142,10 @@ class FaceScorer:
             self._forward = lambda x: keras.ops.convert_to_numpy(model(x, training=False))
 
     @classmethod
-    def from_weights(cls, path: Path) -> FaceScorer:
+    def from_weights(cls, path: Path, *, lighting: Lighting | None = None) -> FaceScorer:
         model = build_model()
         model.load_weights(str(path))
-        return cls(model)
+        return cls(model, lighting=lighting)
 
     def score(self, faces: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
         """(N, 48, 48) uint8 faces -> (N, 7) float32 scores, each row summing to 1."""

@@ -30,6 +30,8 @@ from inference.emotions import EMOTIONS
 from inference.network import Lighting, centre_crop
 
 MANIFEST_SUFFIX = ".json"
+# The model card the trainer and the converter write beside the weights they make.
+CARD_JSON = "model_card.json"
 # Keeps log() finite for a probability that rounds to 0.
 EPSILON = 1e-7
 
@@ -94,12 +96,19 @@ class Scorer(Protocol):
 
 
 def load_scorer(path: Path) -> Scorer:
-    """The served LiteRT file (``.tflite``), or Keras weights (``.weights.h5``) for comparison."""
+    """The served LiteRT file (``.tflite``), or Keras weights (``.weights.h5``) for comparison.
+
+    Keras weights are read with the lighting they were trained on, which the model card beside
+    them records (``training.lighting``: the trainer's card, or the served folder's); weights
+    without a card are read as they are.
+    """
     if path.suffix == ".tflite":
         return ServedScorer(path)
     from inference.network import FaceScorer
 
-    return FaceScorer.from_weights(path)
+    card = path.with_name(CARD_JSON)
+    trained = json.loads(card.read_text()).get("training", {}).get("lighting") if card.is_file() else None
+    return FaceScorer.from_weights(path, lighting=Lighting(**trained) if trained else None)
 
 
 class ServedScorer:

@@ -15,8 +15,8 @@ from inference.emotions import EMOTIONS
 from inference.research.datasets import load_evaluation_data
 from inference.research.evaluation import report_scores
 from inference.research.ferplus import ferplus_path_for, load_votes
-from inference.research.training import CARD_JSON, CARD_MARKDOWN
-from inference.serving import ServedScorer, ServingSpec, sha256
+from inference.research.training import CARD_MARKDOWN
+from inference.serving import CARD_JSON, ServedScorer, ServingSpec, sha256
 
 
 def _jaffe(scorer: ServedScorer, path: Path) -> dict[str, Any]:

@@ -32,10 +32,10 @@ from inference.emotions import EMOTIONS
 from inference.network import Lighting, normalise_lighting
 from inference.research.datasets import DatasetError, LabeledFaces, describe_training_data, load_training_data
 from inference.research.ferplus import FerPlusError, load_votes, mix_in_labels, presence_targets, soft_targets
+from inference.serving import CARD_JSON
 
 WEIGHTS_NAME = "emotion_cnn.weights.h5"
 BEST_NAME = "best.weights.h5"
-CARD_JSON = "model_card.json"
 CARD_MARKDOWN = "MODEL_CARD.md"
 AUGMENTATIONS = ("full", "light", "camera")
 TARGETS = ("fer2013", "ferplus")

@@ -19,7 +19,8 @@ from typing import Any
 
 from inference.network import Lighting
 from inference.research.datasets import LabeledFaces
-from inference.research.training import CARD_JSON, ship_best
+from inference.research.training import ship_best
+from inference.serving import CARD_JSON
 
 
 class SoupError(ValueError):

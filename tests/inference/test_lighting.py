@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 
 from inference.network import FaceScorer, Lighting, normalise_lighting
 from inference.research.conversion import keras_scores, load_members
-from inference.serving import ServedScorer, ServingSpec, calibrate, manifest_path
+from inference.serving import ServedScorer, ServingSpec, calibrate, load_scorer, manifest_path
 from tests.inference.conftest import convert_tiny_model
 
 SHIPPED = Path(settings.BASE_DIR) / "inference" / "weights" / "emotion_model.tflite"
@@ -131,3 +131,16 @@ def test_the_keras_reference_scorer_reads_a_network_trained_on_lit_faces_as_serv
     assert np.abs(unlit.score(faces) - unlit.score(darker)).max() > 1e-3
     reference = keras_scores([model], faces, mirror=True, lighting=LIGHTING)
     np.testing.assert_allclose(lit.score(faces), reference, atol=1e-5)
+
+
+def test_keras_weights_are_read_lit_when_their_card_says_they_were_trained_lit(tmp_path: Path) -> None:
+    """``evaluate_emotion_model --weights X.weights.h5`` on v3's weights reads them as they were trained."""
+    keras_weights = SHIPPED.with_name("emotion_cnn.weights.h5")
+    faces = np.random.default_rng(7).integers(0, 120, size=(8, 48, 48)).astype(np.uint8)  # dim faces
+    model = FaceScorer.from_weights(keras_weights).model
+    lit, unlit = FaceScorer(model, lighting=LIGHTING).score(faces), FaceScorer(model).score(faces)
+    np.testing.assert_allclose(load_scorer(keras_weights).score(faces), lit, atol=1e-5)
+    # Weights without a card beside them (an epoch's backup) are read as they are.
+    bare = tmp_path / "epoch.weights.h5"
+    bare.write_bytes(keras_weights.read_bytes())
+    np.testing.assert_allclose(load_scorer(bare).score(faces), unlit, atol=1e-5)
